@@ -1,0 +1,52 @@
+// Error kinds a request reports to the director (DESIGN.md, "Error kinds").
+
+export type ErrorKind = 'unreachable' | 'busy' | 'missing' | 'stalled' | 'broken' | 'mismatch' | 'auth';
+
+/** A service-specific failure translated into a general one, as the paper's RequestException. */
+export class RequestError extends Error {
+  readonly kind: ErrorKind;
+  constructor(kind: ErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RequestError';
+    this.kind = kind;
+  }
+}
+
+/** One try of a request on one mirror, as reported when every mirror failed. */
+export interface Attempt {
+  mirror: string;
+  kind: ErrorKind;
+  message: string;
+}
+
+/** Every mirror was tried and none could serve the request. */
+export class AllMirrorsFailed extends Error {
+  readonly attempts: Attempt[];
+  constructor(what: string, attempts: Attempt[]) {
+    const list = attempts.map((a) => `${a.mirror}: ${a.kind} (${a.message})`).join('; ');
+    super(`${what}: every mirror failed: ${list || 'no mirror to try'}`);
+    this.name = 'AllMirrorsFailed';
+    this.attempts = attempts;
+  }
+}
+
+/**
+ * A fault on this machine (disk full, no permission on the destination). Not a mirror's fault, so
+ * the director does not fail over: the run stops at once and the partial file stays.
+ */
+export class LocalError extends Error {
+  readonly code: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+    super(message, options);
+    this.name = 'LocalError';
+    this.code = options?.code;
+  }
+}
+
+/** The user interrupted (Ctrl-C): stop without blaming the mirror. */
+export class Interrupted extends Error {
+  constructor() {
+    super('interrupted');
+    this.name = 'Interrupted';
+  }
+}
