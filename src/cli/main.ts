@@ -1,0 +1,68 @@
+// The command line: commander wiring only; each command lives in its own file.
+
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { parseDuration } from '../certificate/duration.js';
+import { POLICY_NAMES } from '../certificate/types.js';
+import { runCertCheck } from './cert.js';
+import { EXIT } from './exit-codes.js';
+import { runGet, type GetOptions } from './get.js';
+
+function durationArg(value: string): number {
+  const seconds = parseDuration(value);
+  if (seconds === undefined || seconds <= 0) throw new InvalidArgumentError('expected a duration such as 10, 2.5s or 500ms');
+  return seconds;
+}
+
+function sha256Arg(value: string): string {
+  if (!/^[0-9a-fA-F]{64}$/.test(value)) throw new InvalidArgumentError('expected 64 hex digits');
+  return value.toLowerCase();
+}
+
+function buildProgram(setCode: (code: number) => void): Command {
+  const program = new Command('smartftp')
+    .description('A smart FTP downloader: one director, many peer mirrors, failover with resume.')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('get')
+    .description('download files from the service, failing over between mirrors and resuming at the byte offset')
+    .argument('<remote-path...>', 'paths relative to each mirror\'s base directory')
+    .option('-o, --output <file>', 'write the (single) file here')
+    .option('-d, --dir <dir>', 'write files into this directory', '.')
+    .option('--cert <file>', 'the service certificate (default $SMARTFTP_CERT or ./mirrors.yaml)')
+    .addOption(new Option('--policy <name>', 'how the director picks mirrors').choices(POLICY_NAMES))
+    .option('--stall-timeout <duration>', 'give up on a mirror after this long without data', durationArg)
+    .option('--sha256 <hex>', 'expected checksum of the (single) file', sha256Arg)
+    .option('--json', 'one JSON event per line on stdout')
+    .option('-q, --quiet', 'print errors only')
+    .action(async (paths: string[], options: GetOptions) => setCode(await runGet(paths, options)));
+
+  const cert = program.command('cert').description('service certificates');
+  cert
+    .command('check')
+    .description('validate a certificate; every problem is reported with file, line and key')
+    .argument('<file>')
+    .option('--json', 'print the validated certificate as JSON')
+    .action(async (file: string, options: { json?: boolean }) => setCode(await runCertCheck(file, options)));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram((c) => (code = c));
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help'
+        ? EXIT.ok
+        : EXIT.usage;
+    }
+    process.stderr.write(`smartftp: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    return EXIT.failed;
+  }
+  return code;
+}

@@ -1,0 +1,120 @@
+// The director (paper 3.1.3, Fig. 5): one per service. It hides the mirrors behind one request
+// interface: the policy orders them, the request runs on the first, and on a RequestError the
+// request cleans up and is re-applied on the next.
+
+import type { MirrorSpec } from '../certificate/types.js';
+import { AllMirrorsFailed, Interrupted, RequestError, type Attempt } from './errors.js';
+import type { Policy } from './policies.js';
+import {
+  recordFailure,
+  recordLatency,
+  recordSuccess,
+  recordThroughput,
+  statsFor,
+  type MirrorStats,
+  type StatsBook,
+} from './stats.js';
+
+/** What a request reports about a mirror while it runs; the director keeps the figures. */
+export interface Meter {
+  /** A new control connection took this long to connect and log in. */
+  connected(ms: number): void;
+  /** The data phase moved this many bytes in this many seconds. */
+  transferred(bytes: number, seconds: number): void;
+  /** What is known of the mirror so far (read-only). */
+  readonly known: Readonly<MirrorStats>;
+}
+
+/** The paper's IRequest. */
+export interface Request<T> {
+  /** What is being requested, for messages ("pub/big.iso"). */
+  readonly what: string;
+  /** Run the request on one mirror. Fails with RequestError for a mirror's fault; anything else stops the director. */
+  action(mirror: MirrorSpec, signal: AbortSignal, meter: Meter): Promise<T>;
+  /** Called after a failed action, before the request is re-applied elsewhere. */
+  cleanup(mirror: MirrorSpec, error: RequestError): Promise<void> | void;
+  /** How far the request has got (bytes on disk): a pass over the mirrors that made progress earns another. */
+  progress?(): number;
+}
+
+export interface DirectorOptions {
+  mirrors: MirrorSpec[];
+  policy: Policy;
+  stats?: StatsBook;
+  random?: () => number;
+  now?: () => number;
+  /** Aborts every request (Ctrl-C). */
+  signal?: AbortSignal;
+  /** Most passes over the mirror list for one request; only passes that made progress earn the next. */
+  maxPasses?: number;
+}
+
+export class Director {
+  mirrors: MirrorSpec[];
+  readonly policy: Policy;
+  readonly stats: StatsBook;
+  /** The mirror that served the last successful request (site affinity). */
+  lastMirror: string | undefined;
+  private readonly random: () => number;
+  private readonly now: () => number;
+  private readonly signal: AbortSignal | undefined;
+  private readonly maxPasses: number;
+
+  constructor(options: DirectorOptions) {
+    this.mirrors = options.mirrors;
+    this.policy = options.policy;
+    this.stats = options.stats ?? {};
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
+    this.signal = options.signal;
+    this.maxPasses = options.maxPasses ?? 3;
+  }
+
+  /** The order the policy would try the mirrors in right now. */
+  rank(): MirrorSpec[] {
+    return this.policy.rank(this.mirrors, {
+      stats: this.stats,
+      now: this.now(),
+      random: this.random,
+      lastMirror: this.lastMirror,
+    });
+  }
+
+  private meter(mirror: MirrorSpec): Meter {
+    const stats = statsFor(this.stats, mirror.name);
+    return {
+      connected: (ms) => recordLatency(stats, ms),
+      transferred: (bytes, seconds) => recordThroughput(stats, bytes, seconds, this.now()),
+      known: stats,
+    };
+  }
+
+  /** The paper's IDirector.apply: the request's result, or AllMirrorsFailed with every attempt. */
+  async apply<T>(request: Request<T>): Promise<T> {
+    const attempts: Attempt[] = [];
+    const signal = this.signal ?? new AbortController().signal;
+    for (let pass = 0; pass < this.maxPasses; pass++) {
+      const before = request.progress?.() ?? 0;
+      for (const mirror of this.rank()) {
+        if (signal.aborted) throw new Interrupted();
+        try {
+          const result = await request.action(mirror, signal, this.meter(mirror));
+          recordSuccess(statsFor(this.stats, mirror.name), this.now());
+          this.lastMirror = mirror.name;
+          return result;
+        } catch (error) {
+          if (signal.aborted) throw new Interrupted();
+          if (!(error instanceof RequestError)) throw error;
+          attempts.push({ mirror: mirror.name, kind: error.kind, message: error.message });
+          recordFailure(statsFor(this.stats, mirror.name), error.kind, this.now());
+          if (this.lastMirror === mirror.name) this.lastMirror = undefined;
+          await request.cleanup(mirror, error);
+        }
+      }
+      // Another pass only helps when this one got somewhere (a mirror that drops every few
+      // megabytes still finishes the file); a pass of refusals would only repeat itself.
+      if ((request.progress?.() ?? 0) <= before) break;
+    }
+    throw new AllMirrorsFailed(request.what, attempts);
+  }
+}

@@ -1,0 +1,87 @@
+// Director policies: strategy objects that order the mirrors for one request. They read the
+// measurements and never change them (aria2 splits its URI selectors from ServerStat the same way).
+
+import type { MirrorSpec, PolicyName } from '../certificate/types.js';
+import { inCooldown, type StatsBook } from './stats.js';
+
+export interface RankContext {
+  stats: StatsBook;
+  now: number;
+  /** Uniform in [0, 1); seeded in tests. */
+  random: () => number;
+  /** The mirror that served the previous request of this director (site affinity). */
+  lastMirror?: string;
+}
+
+export interface Policy {
+  readonly name: PolicyName;
+  /** Every mirror, best first: the director tries them in this order. */
+  rank(mirrors: readonly MirrorSpec[], ctx: RankContext): MirrorSpec[];
+}
+
+export function shuffle<T>(items: readonly T[], random: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** Mirrors not cooling down keep their order; those cooling down go last, soonest back first. */
+function coolingLast(mirrors: MirrorSpec[], ctx: RankContext): MirrorSpec[] {
+  const ready = mirrors.filter((m) => !inCooldown(ctx.stats[m.name], ctx.now));
+  const cooling = mirrors
+    .filter((m) => inCooldown(ctx.stats[m.name], ctx.now))
+    .sort((a, b) => ctx.stats[a.name]!.cooldownUntil - ctx.stats[b.name]!.cooldownUntil);
+  return [...ready, ...cooling];
+}
+
+/** Certificate order (the "inorder" selector); mirrors in cooldown last. */
+export const orderedPolicy: Policy = {
+  name: 'ordered',
+  rank: (mirrors, ctx) => coolingLast([...mirrors], ctx),
+};
+
+/** The paper's FTP director: a fresh random order for every request, blind to measurements. */
+export const randomPolicy: Policy = {
+  name: 'random',
+  rank: (mirrors, ctx) => shuffle(mirrors, ctx.random),
+};
+
+/** Stay with the last mirror while its throughput is at least this share of the best alternative's. */
+export const AFFINITY_MARGIN = 0.8;
+
+/**
+ * Measured throughput, best first. Unmeasured mirrors come before measured ones so that a new or
+ * recovered mirror gets found (exploration); ties and the unmeasured are shuffled so that many
+ * clients do not pile onto one mirror. Affinity keeps the last mirror first while it is within
+ * AFFINITY_MARGIN of the best measured alternative, which also keeps its open connection in use.
+ */
+export const rankedPolicy: Policy = {
+  name: 'ranked',
+  rank(mirrors, ctx) {
+    const speed = (m: MirrorSpec) => ctx.stats[m.name]?.throughput ?? 0;
+    const shuffled = shuffle(mirrors, ctx.random);
+    const unmeasured = shuffled.filter((m) => speed(m) <= 0);
+    const measured = shuffled.filter((m) => speed(m) > 0).sort((a, b) => speed(b) - speed(a));
+    let order = [...unmeasured, ...measured];
+    const last = ctx.lastMirror === undefined ? undefined : mirrors.find((m) => m.name === ctx.lastMirror);
+    if (last && speed(last) > 0 && !inCooldown(ctx.stats[last.name], ctx.now)) {
+      const best = Math.max(0, ...measured.filter((m) => m !== last).map(speed));
+      if (speed(last) >= AFFINITY_MARGIN * best) order = [last, ...order.filter((m) => m !== last)];
+    }
+    return coolingLast(order, ctx);
+  },
+};
+
+export function policyByName(name: PolicyName): Policy {
+  switch (name) {
+    case 'ordered':
+      return orderedPolicy;
+    case 'random':
+      return randomPolicy;
+    case 'ranked':
+      return rankedPolicy;
+  }
+}

@@ -1,0 +1,106 @@
+// Per-mirror measurements: plain data (persisted in the state file) plus the functions that update
+// them. Policies read these; they never write them.
+
+import type { ErrorKind } from './errors.js';
+
+export interface MirrorStats {
+  /** Expected throughput of the data phase in bytes/s (0 = never measured). */
+  throughput: number;
+  /** How many throughput samples went into `throughput`. */
+  samples: number;
+  /** Connect-and-login latency in ms, smoothed (0 = never measured). */
+  latencyMs: number;
+  /** Failures since the last success, most recent last (kinds only, bounded). */
+  failures: ErrorKind[];
+  /** Epoch ms until which the mirror is cooling down after a failure (0 = not cooling). */
+  cooldownUntil: number;
+  /** Epoch ms of the last successful transfer (0 = never). */
+  lastSuccess: number;
+  /** Epoch ms of the last attempt of any outcome (0 = never). */
+  lastUsed: number;
+}
+
+export type StatsBook = Record<string, MirrorStats>;
+
+export function emptyStats(): MirrorStats {
+  return { throughput: 0, samples: 0, latencyMs: 0, failures: [], cooldownUntil: 0, lastSuccess: 0, lastUsed: 0 };
+}
+
+export function statsFor(book: StatsBook, mirror: string): MirrorStats {
+  let s = book[mirror];
+  if (!s) {
+    s = emptyStats();
+    book[mirror] = s;
+  }
+  return s;
+}
+
+/**
+ * Transfers shorter than this say more about latency than bandwidth (a 4 KiB file is over before
+ * TCP leaves slow start), so they are not throughput samples at all.
+ */
+export const MIN_SAMPLE_BYTES = 64 * 1024;
+/** A sample's weight grows with its size up to this many bytes, so one 64 KiB file cannot undo a 64 MiB one. */
+export const FULL_WEIGHT_BYTES = 1024 * 1024;
+/** After this many samples the mean becomes an EWMA (aria2 does the same with alpha 0.2 from the 5th). */
+const MEAN_SAMPLES = 4;
+const ALPHA = 0.3;
+
+/**
+ * Record the data phase of one transfer. The first few samples form a plain (byte-weighted) mean,
+ * so the start is not dominated by the first sample; then an EWMA, so the figure follows a mirror
+ * whose load changes. Each sample is weighted by min(bytes / FULL_WEIGHT_BYTES, 1).
+ */
+export function recordThroughput(s: MirrorStats, bytes: number, seconds: number, now: number): void {
+  if (bytes < MIN_SAMPLE_BYTES || seconds <= 0) return;
+  const sample = bytes / seconds;
+  const weight = Math.min(bytes / FULL_WEIGHT_BYTES, 1);
+  if (s.samples === 0 || s.throughput <= 0) {
+    s.throughput = sample;
+  } else if (s.samples < MEAN_SAMPLES) {
+    const w = weight / (s.samples + weight);
+    s.throughput += w * (sample - s.throughput);
+  } else {
+    s.throughput += ALPHA * weight * (sample - s.throughput);
+  }
+  s.samples += 1;
+  s.lastUsed = now;
+}
+
+export function recordLatency(s: MirrorStats, ms: number): void {
+  s.latencyMs = s.latencyMs <= 0 ? ms : s.latencyMs + ALPHA * (ms - s.latencyMs);
+}
+
+export function recordSuccess(s: MirrorStats, now: number): void {
+  s.failures = [];
+  s.cooldownUntil = 0;
+  s.lastSuccess = now;
+  s.lastUsed = now;
+}
+
+/** Base cooldown per kind in ms; it doubles with each consecutive failure, up to MAX_COOLDOWN_MS. */
+const BASE_COOLDOWN_MS: Record<ErrorKind, number> = {
+  unreachable: 30_000,
+  busy: 5_000,
+  missing: 0, // the file is missing there, the mirror is fine
+  stalled: 30_000,
+  broken: 15_000,
+  mismatch: 60_000,
+  auth: 300_000,
+};
+const MAX_COOLDOWN_MS = 30 * 60_000;
+const MAX_FAILURES_KEPT = 8;
+
+export function recordFailure(s: MirrorStats, kind: ErrorKind, now: number): void {
+  s.lastUsed = now;
+  if (kind === 'missing') return;
+  s.failures.push(kind);
+  if (s.failures.length > MAX_FAILURES_KEPT) s.failures.shift();
+  const base = BASE_COOLDOWN_MS[kind];
+  const ms = Math.min(base * 2 ** (s.failures.length - 1), MAX_COOLDOWN_MS);
+  s.cooldownUntil = Math.max(s.cooldownUntil, now + ms);
+}
+
+export function inCooldown(s: MirrorStats | undefined, now: number): boolean {
+  return !!s && s.cooldownUntil > now;
+}

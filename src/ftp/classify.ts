@@ -1,0 +1,35 @@
+// Translate basic-ftp's failures into the director's error kinds (the paper's "service-specific
+// failure ... translated into a general exception"). basic-ftp raises FTPError (with the reply code,
+// connection still usable) or a plain Error (socket closed, timeout: the client is closed).
+
+import { FTPError } from 'basic-ftp';
+import { RequestError, type ErrorKind } from '../director/errors.js';
+
+function replyKind(code: number): ErrorKind {
+  if (code === 421) return 'busy';
+  if (code === 530 || code === 332) return 'auth';
+  // 550 on most servers, 551 on ftp-srv, 553 for a bad name, 450 for "file busy/unavailable".
+  if (code === 550 || code === 551 || code === 553 || code === 450) return 'missing';
+  return 'broken';
+}
+
+/** A failure while connecting and logging in. */
+export function classifyConnectError(error: unknown): RequestError {
+  if (error instanceof RequestError) return error;
+  if (error instanceof FTPError) {
+    const kind = replyKind(error.code);
+    return new RequestError(kind === 'missing' || kind === 'broken' ? 'unreachable' : kind, error.message, { cause: error });
+  }
+  // Refused, reset, DNS, timeouts: whatever stops a login that is not a reply is "unreachable".
+  const message = error instanceof Error ? error.message : String(error);
+  return new RequestError('unreachable', message, { cause: error });
+}
+
+/** A failure after login: commands and transfers. */
+export function classifyTransferError(error: unknown): RequestError {
+  if (error instanceof RequestError) return error;
+  if (error instanceof FTPError) return new RequestError(replyKind(error.code), error.message, { cause: error });
+  const message = error instanceof Error ? error.message : String(error);
+  if (/timeout/i.test(message)) return new RequestError('stalled', message, { cause: error });
+  return new RequestError('broken', message, { cause: error });
+}

@@ -1,0 +1,275 @@
+// The download request (the paper's IRequest for FTP): action fetches the file from one mirror,
+// resuming at the length already on disk; cleanup keeps what can be trusted so the next mirror
+// continues from there.
+
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, openSync } from 'node:fs';
+import { posix } from 'node:path';
+import type { MirrorSpec } from '../certificate/types.js';
+import type { Meter, Request } from '../director/director.js';
+import { Interrupted, RequestError } from '../director/errors.js';
+import type { EventSink } from '../ui/events.js';
+import { classifyTransferError } from './classify.js';
+import {
+  finalizePartial,
+  localFault,
+  partialLength,
+  partPath,
+  readMeta,
+  truncatePartial,
+  writeMeta,
+  type PartialMeta,
+} from './partial.js';
+import type { FtpPool, Lease } from './pool.js';
+import { FileSink } from './sink.js';
+import { StallWatchdog } from './watchdog.js';
+
+export interface DownloadOptions {
+  /** Path of the file relative to each mirror's base directory. */
+  remotePath: string;
+  /** Final local path. */
+  dest: string;
+  pool: FtpPool;
+  events: EventSink;
+  /** Stall limit in ms for this mirror's transfer (may read the meter's figures). */
+  stallLimitMs: (meter: Meter) => number;
+  /** Expected sha256 (hex); when given, the finished file must match it. */
+  sha256?: string;
+  /** Minimum interval between progress events, ms. */
+  progressIntervalMs?: number;
+}
+
+export interface DownloadResult {
+  dest: string;
+  size: number;
+  /** Bytes already on disk when this run started. */
+  resumedFrom: number;
+  /** Bytes received in this run from each mirror. */
+  bytesByMirror: Record<string, number>;
+  mirror: string;
+  seconds: number;
+}
+
+export function remoteFullPath(mirror: MirrorSpec, remotePath: string): string {
+  return posix.join(mirror.basePath, remotePath.replace(/^\/+/, ''));
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export class DownloadRequest implements Request<DownloadResult> {
+  readonly what: string;
+  readonly bytesByMirror: Record<string, number> = {};
+  private resumedFrom: number | undefined;
+  private onDisk = 0;
+  private readonly started = performance.now();
+
+  constructor(private readonly options: DownloadOptions) {
+    this.what = options.remotePath;
+  }
+
+  progress(): number {
+    return this.onDisk;
+  }
+
+  /** Look at what a previous run left, once, and announce the download. */
+  async prepare(): Promise<void> {
+    this.onDisk = await partialLength(this.options.dest);
+    this.resumedFrom = this.onDisk;
+    const meta = await readMeta(this.options.dest);
+    this.options.events({
+      type: 'start',
+      file: this.options.remotePath,
+      dest: this.options.dest,
+      size: meta?.size,
+      offset: this.onDisk,
+    });
+  }
+
+  async action(mirror: MirrorSpec, signal: AbortSignal, meter: Meter): Promise<DownloadResult> {
+    if (this.resumedFrom === undefined) await this.prepare();
+    const lease = await this.options.pool.acquire(mirror, signal);
+    if (lease.fresh) meter.connected(lease.connectMs);
+    let reusable = false;
+    try {
+      const result = await this.fetch(lease, signal, meter);
+      reusable = true;
+      return result;
+    } catch (error) {
+      if (signal.aborted) throw new Interrupted();
+      // A "file missing here" reply leaves the control connection in good order.
+      reusable = error instanceof RequestError && error.kind === 'missing' && !lease.client.closed;
+      throw error;
+    } finally {
+      if (reusable) this.options.pool.release(lease);
+      else this.options.pool.discard(lease);
+    }
+  }
+
+  private async fetch(lease: Lease, signal: AbortSignal, meter: Meter): Promise<DownloadResult> {
+    const { dest } = this.options;
+    const { client, mirror } = lease;
+    const remote = remoteFullPath(mirror, this.options.remotePath);
+
+    const size = await client.size(remote).catch((e) => {
+      throw classifyTransferError(e);
+    });
+    const mtime = await this.remoteMtime(lease, remote);
+    let offset = await partialLength(dest);
+    const meta = await readMeta(dest);
+    if (offset > 0) this.checkSameFile(mirror, meta, size, mtime, offset);
+    if (offset > size) {
+      // More bytes than the file has: they cannot be from this file.
+      await truncatePartial(dest, 0);
+      offset = 0;
+    }
+    if (offset === 0 || !meta) {
+      const fresh: PartialMeta = { version: 1, remotePath: this.options.remotePath, size };
+      if (mtime) fresh.mtime = mtime;
+      await writeMeta(dest, fresh);
+    }
+    this.onDisk = offset;
+    this.options.events({ type: 'attempt', file: this.options.remotePath, mirror: mirror.name, offset, size, reused: !lease.fresh });
+
+    if (offset < size) await this.transfer(lease, remote, offset, size, signal, meter);
+
+    const length = await partialLength(dest);
+    if (length !== size) {
+      if (length > size) await truncatePartial(dest, offset);
+      this.onDisk = Math.min(length, offset);
+      throw new RequestError('mismatch', `${mirror.name} sent ${length - offset} bytes from offset ${offset}, the file has ${size}`);
+    }
+    if (this.options.sha256) await this.verifyChecksum(mirror);
+    await finalizePartial(dest);
+    const result: DownloadResult = {
+      dest,
+      size,
+      resumedFrom: this.resumedFrom ?? 0,
+      bytesByMirror: { ...this.bytesByMirror },
+      mirror: mirror.name,
+      seconds: (performance.now() - this.started) / 1000,
+    };
+    this.options.events({
+      type: 'done',
+      file: this.options.remotePath,
+      dest,
+      size,
+      resumedFrom: result.resumedFrom,
+      seconds: result.seconds,
+      bytesByMirror: result.bytesByMirror,
+    });
+    return result;
+  }
+
+  /** MDTM where the server has it; a missing MDTM is no reason to fail. */
+  private async remoteMtime(lease: Lease, remote: string): Promise<string | undefined> {
+    try {
+      return (await lease.client.lastMod(remote)).toISOString();
+    } catch (error) {
+      if (lease.client.closed) throw classifyTransferError(error);
+      return undefined;
+    }
+  }
+
+  /** Bytes on disk may only be continued from a copy of the same file. */
+  private checkSameFile(mirror: MirrorSpec, meta: PartialMeta | undefined, size: number, mtime: string | undefined, offset: number): void {
+    if (meta && meta.size !== size) {
+      throw new RequestError('mismatch', `${mirror.name} has ${size} bytes, the partial file is from a copy of ${meta.size}`);
+    }
+    if (meta?.mtime && mtime && meta.mtime !== mtime) {
+      throw new RequestError('mismatch', `${mirror.name} has a copy modified ${mtime}, the partial file is from one modified ${meta.mtime}`);
+    }
+    if (!meta && offset > size) {
+      throw new RequestError('mismatch', `${mirror.name} has ${size} bytes, fewer than the ${offset} already on disk`);
+    }
+  }
+
+  private async transfer(lease: Lease, remote: string, offset: number, size: number, signal: AbortSignal, meter: Meter): Promise<void> {
+    const { dest, events } = this.options;
+    const { client, mirror } = lease;
+    const path = partPath(dest);
+    let fd: number;
+    try {
+      fd = openSync(path, offset > 0 ? 'r+' : 'w');
+    } catch (error) {
+      throw localFault(error, path);
+    }
+    const interval = this.options.progressIntervalMs ?? 500;
+    let received = 0;
+    let firstByteAt = 0;
+    let lastEventAt = 0;
+    const watchdog = new StallWatchdog(
+      () => this.options.stallLimitMs(meter),
+      () => client.close(),
+    );
+    const sink = new FileSink(fd, offset, path, (n) => {
+      const now = performance.now();
+      if (received === 0) firstByteAt = now;
+      received += n;
+      this.onDisk = offset + received;
+      this.bytesByMirror[mirror.name] = (this.bytesByMirror[mirror.name] ?? 0) + n;
+      watchdog.feed();
+      if (now - lastEventAt >= interval) {
+        lastEventAt = now;
+        const seconds = (now - firstByteAt) / 1000;
+        events({
+          type: 'progress',
+          file: this.options.remotePath,
+          mirror: mirror.name,
+          bytes: this.onDisk,
+          size,
+          rate: seconds > 0 ? received / seconds : 0,
+        });
+      }
+    });
+    const onAbort = () => client.close();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await client.downloadTo(sink, remote, offset);
+    } catch (error) {
+      if (signal.aborted) throw new Interrupted();
+      if (sink.localError) throw sink.localError;
+      if (watchdog.fired) {
+        throw new RequestError('stalled', `no data from ${mirror.name} for ${(this.options.stallLimitMs(meter) / 1000).toFixed(1)} s at byte ${offset + received}`);
+      }
+      throw classifyTransferError(error);
+    } finally {
+      watchdog.stop();
+      signal.removeEventListener('abort', onAbort);
+      closeSync(fd);
+      // The data phase says how fast this mirror delivers, whether or not it finished.
+      if (received > 0) meter.transferred(received, (performance.now() - firstByteAt) / 1000);
+    }
+  }
+
+  private async verifyChecksum(mirror: MirrorSpec): Promise<void> {
+    const expected = this.options.sha256!.toLowerCase();
+    let actual: string;
+    try {
+      actual = await sha256File(partPath(this.options.dest));
+    } catch (error) {
+      throw localFault(error, partPath(this.options.dest));
+    }
+    if (actual === expected) return;
+    // A whole-file hash cannot say which bytes are bad: none of them can be trusted.
+    await truncatePartial(this.options.dest, 0);
+    this.onDisk = 0;
+    throw new RequestError('mismatch', `sha256 ${actual} after ${mirror.name}, expected ${expected}`);
+  }
+
+  async cleanup(mirror: MirrorSpec, error: RequestError): Promise<void> {
+    this.onDisk = await partialLength(this.options.dest);
+    this.options.events({
+      type: 'failover',
+      file: this.options.remotePath,
+      mirror: mirror.name,
+      kind: error.kind,
+      message: error.message,
+      bytes: this.onDisk,
+      size: (await readMeta(this.options.dest))?.size,
+    });
+  }
+}

@@ -1,0 +1,146 @@
+// Reusable basic-ftp clients per mirror. One Client runs one transfer at a time (basic-ftp's model),
+// so the pool hands out a client per transfer and keeps idle ones open: successive files on the same
+// mirror reuse one control connection (site affinity without reconnecting).
+
+import { Client } from 'basic-ftp';
+import { resolveCredentials } from '../certificate/credentials.js';
+import type { MirrorSpec } from '../certificate/types.js';
+import { Interrupted, RequestError } from '../director/errors.js';
+import { classifyConnectError } from './classify.js';
+
+export interface Lease {
+  readonly mirror: MirrorSpec;
+  readonly client: Client;
+  /** True when this lease opened a new control connection. */
+  readonly fresh: boolean;
+  /** Connect-and-login time in ms for a fresh lease, else 0. */
+  readonly connectMs: number;
+}
+
+export interface PoolOptions {
+  /** Connect-and-login limit, ms. */
+  connectTimeoutMs: number;
+  /** basic-ftp's own socket timeout once connected, ms; our stall watchdog fires first. */
+  idleTimeoutMs: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+interface MirrorSlot {
+  idle: Client[];
+  open: number;
+  waiters: (() => void)[];
+}
+
+export class FtpPool {
+  /** Control connections opened so far, per mirror (the benchmark counts these). */
+  readonly opened: Record<string, number> = {};
+  private readonly slots = new Map<string, MirrorSlot>();
+
+  constructor(private readonly options: PoolOptions) {}
+
+  private slot(mirror: MirrorSpec): MirrorSlot {
+    let s = this.slots.get(mirror.name);
+    if (!s) {
+      s = { idle: [], open: 0, waiters: [] };
+      this.slots.set(mirror.name, s);
+    }
+    return s;
+  }
+
+  /** Whether an idle, open connection to this mirror is waiting. */
+  hasIdle(mirror: MirrorSpec): boolean {
+    return this.slot(mirror).idle.some((c) => !c.closed);
+  }
+
+  async acquire(mirror: MirrorSpec, signal: AbortSignal): Promise<Lease> {
+    const slot = this.slot(mirror);
+    for (;;) {
+      if (signal.aborted) throw new Interrupted();
+      while (slot.idle.length > 0) {
+        const client = slot.idle.pop()!;
+        if (!client.closed) return { mirror, client, fresh: false, connectMs: 0 };
+        slot.open--;
+      }
+      if (slot.open < mirror.maxConnections) break;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        slot.waiters.push(done);
+        signal.addEventListener('abort', done, { once: true });
+      });
+    }
+    slot.open++;
+    this.opened[mirror.name] = (this.opened[mirror.name] ?? 0) + 1;
+    try {
+      return await this.connect(mirror, signal);
+    } catch (error) {
+      this.freeSlot(slot);
+      throw error;
+    }
+  }
+
+  private async connect(mirror: MirrorSpec, signal: AbortSignal): Promise<Lease> {
+    // basic-ftp has one timeout for everything; ours for connecting is enforced by a timer.
+    const client = new Client(this.options.idleTimeoutMs);
+    const onAbort = () => client.close();
+    signal.addEventListener('abort', onAbort, { once: true });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      client.close();
+    }, this.options.connectTimeoutMs);
+    const started = performance.now();
+    try {
+      const { user, password } = await resolveCredentials(mirror, this.options.env ?? process.env);
+      await client.access({
+        host: mirror.host,
+        port: mirror.port,
+        user,
+        password,
+        secure: mirror.protocol === 'ftps',
+      });
+      return { mirror, client, fresh: true, connectMs: performance.now() - started };
+    } catch (error) {
+      client.close();
+      if (signal.aborted) throw new Interrupted();
+      if (timedOut) throw new RequestError('unreachable', `no login within ${this.options.connectTimeoutMs / 1000} s`);
+      throw classifyConnectError(error);
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Give a healthy client back for the next file. */
+  release(lease: Lease): void {
+    const slot = this.slot(lease.mirror);
+    if (lease.client.closed) {
+      this.freeSlot(slot);
+      return;
+    }
+    slot.idle.push(lease.client);
+    slot.waiters.shift()?.();
+  }
+
+  /** Close a client that failed or was aborted. */
+  discard(lease: Lease): void {
+    lease.client.close();
+    this.freeSlot(this.slot(lease.mirror));
+  }
+
+  private freeSlot(slot: MirrorSlot): void {
+    slot.open = Math.max(0, slot.open - 1);
+    slot.waiters.shift()?.();
+  }
+
+  /** Close every idle connection (QUIT is not awaited: the run is over). */
+  closeAll(): void {
+    for (const slot of this.slots.values()) {
+      for (const client of slot.idle) client.close();
+      slot.open -= slot.idle.length;
+      slot.idle = [];
+    }
+  }
+}

@@ -1,0 +1,25 @@
+// Events: library code never prints; it emits these, and src/ui turns them into bars, lines or JSON.
+
+import type { ErrorKind } from '../director/errors.js';
+
+export type SmartEvent =
+  | { type: 'start'; file: string; dest: string; size?: number; offset: number }
+  | { type: 'attempt'; file: string; mirror: string; offset: number; size: number; reused: boolean }
+  | { type: 'progress'; file: string; mirror: string; bytes: number; size: number; rate: number }
+  | { type: 'failover'; file: string; mirror: string; kind: ErrorKind; message: string; bytes: number; size?: number }
+  | {
+      type: 'done';
+      file: string;
+      dest: string;
+      size: number;
+      resumedFrom: number;
+      seconds: number;
+      bytesByMirror: Record<string, number>;
+    }
+  | { type: 'error'; file: string; message: string; attempts: { mirror: string; kind: ErrorKind; message: string }[] }
+  | { type: 'warning'; message: string }
+  | { type: 'membership'; service: string; added: string[]; removed: string[]; from: string };
+
+export type EventSink = (event: SmartEvent) => void;
+
+export const ignoreEvents: EventSink = () => {};
