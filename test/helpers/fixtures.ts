@@ -1,0 +1,155 @@
+// Test fixtures: mirror trees holding the same files, certificates pointing at them, and a way to
+// run the real CLI and read its JSON events.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = join(REPO, 'bin', 'smartftp.js');
+/** One fixed modification time for every copy, as a mirroring tool that preserves times would leave them. */
+export const MTIME = new Date('2026-01-02T03:04:05Z');
+
+export function tempDir(prefix = 'smartftp-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function sha256File(path: string): string {
+  return sha256(readFileSync(path));
+}
+
+/** Deterministic pseudo-random content (fast for tens of MiB, different per seed). */
+export function content(size: number, seed = 1): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i + 4 <= size; i += 4) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out.writeUInt32LE(x, i);
+  }
+  for (let i = size - (size % 4); i < size; i++) out[i] = i & 0xff;
+  return out;
+}
+
+/** Write `data` at `path` under `root`, with the shared modification time. */
+export function putFile(root: string, path: string, data: Buffer): void {
+  const full = join(root, path);
+  mkdirSync(dirname(full), { recursive: true });
+  writeFileSync(full, data);
+  utimesSync(full, MTIME, MTIME);
+}
+
+/** N mirror roots, each holding `files`. */
+export function mirrorRoots(n: number, files: Record<string, Buffer>): string[] {
+  return Array.from({ length: n }, (_, i) => {
+    const root = tempDir(`smartftp-mirror${i + 1}-`);
+    for (const [path, data] of Object.entries(files)) putFile(root, path, data);
+    return root;
+  });
+}
+
+export interface CertMirror {
+  url: string;
+  name: string;
+}
+
+export function writeCert(dir: string, mirrors: CertMirror[], extra = ''): string {
+  const lines = [
+    'service: test.smartftp',
+    'director:',
+    '  policy: ordered',
+    '  stall_timeout: 3s',
+    '  connect_timeout: 5s',
+    ...extra.split('\n').filter(Boolean),
+    'mirrors:',
+    ...mirrors.flatMap((m) => [`  - url: ${m.url}`, `    name: ${m.name}`]),
+  ];
+  const path = join(dir, 'mirrors.yaml');
+  writeFileSync(path, lines.join('\n') + '\n');
+  return path;
+}
+
+export interface CliEvent {
+  type: string;
+  [key: string]: unknown;
+}
+
+export interface CliRun {
+  child: ChildProcess;
+  events: CliEvent[];
+  stderr: () => string;
+  /** Resolves with the first event that satisfies `test` (rejects after `timeoutMs`). */
+  waitFor(test: (e: CliEvent) => boolean, timeoutMs?: number): Promise<CliEvent>;
+  exit: Promise<number>;
+}
+
+/** Run `smartftp ARGS` with an isolated state directory; JSON events are parsed as they arrive. */
+export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliRun {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd ?? REPO,
+    env: { ...process.env, XDG_STATE_HOME: options.env?.XDG_STATE_HOME ?? tempDir('smartftp-state-'), ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const events: CliEvent[] = [];
+  const listeners = new Set<() => void>();
+  let buffer = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    buffer += chunk;
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      if (line.trim()) events.push(JSON.parse(line) as CliEvent);
+    }
+    for (const l of listeners) l();
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const exit = new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : -1))));
+  const waitFor = (test: (e: CliEvent) => boolean, timeoutMs = 30_000) =>
+    new Promise<CliEvent>((resolve, reject) => {
+      const check = () => {
+        const found = events.find(test);
+        if (found) {
+          cleanup();
+          resolve(found);
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`no matching event within ${timeoutMs} ms; events: ${events.map((e) => e.type).join(',')}; stderr: ${err}`));
+      }, timeoutMs);
+      const onExit = () => {
+        check();
+        setTimeout(() => {
+          if (listeners.has(check)) {
+            cleanup();
+            reject(new Error(`CLI exited before a matching event; stderr: ${err}`));
+          }
+        }, 50);
+      };
+      const cleanup = () => {
+        clearTimeout(timer);
+        listeners.delete(check);
+        child.off('exit', onExit);
+      };
+      listeners.add(check);
+      child.on('exit', onExit);
+      check();
+    });
+  return { child, events, stderr: () => err, waitFor, exit };
+}
+
+export function removeAll(paths: string[]): void {
+  for (const p of paths) rmSync(p, { recursive: true, force: true });
+}

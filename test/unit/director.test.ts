@@ -1,0 +1,162 @@
+// The director's apply loop and its policies, with requests that are not FTP at all (the paper's
+// director serves telnet and chat too): what matters here is the order and the bookkeeping.
+
+import { describe, expect, it } from 'vitest';
+import type { MirrorSpec } from '../../src/certificate/types.js';
+import { Director, type Request } from '../../src/director/director.js';
+import { AllMirrorsFailed, Interrupted, RequestError, type ErrorKind } from '../../src/director/errors.js';
+import { orderedPolicy, randomPolicy, rankedPolicy, type RankContext } from '../../src/director/policies.js';
+import { emptyStats, recordFailure, recordThroughput, type StatsBook } from '../../src/director/stats.js';
+
+function mirror(name: string): MirrorSpec {
+  return { name, url: `ftp://${name}/`, protocol: 'ftp', host: name, port: 21, basePath: '/', maxConnections: 2 };
+}
+const A = mirror('a');
+const B = mirror('b');
+const C = mirror('c');
+
+/** A seeded generator (mulberry32) so that random choices repeat. */
+function seeded(seed: number): () => number {
+  let t = seed >>> 0;
+  return () => {
+    t = (t + 0x6d2b79f5) >>> 0;
+    let r = Math.imul(t ^ (t >>> 15), 1 | t);
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A request whose outcome per mirror is scripted: a kind fails, 'ok' succeeds. */
+function scripted(outcomes: Record<string, (ErrorKind | 'ok' | Error)[]>, log: string[], progress?: { value: number }): Request<string> {
+  return {
+    what: 'thing',
+    async action(m) {
+      const next = outcomes[m.name]?.shift() ?? 'ok';
+      log.push(`action ${m.name}`);
+      if (next instanceof Error) throw next;
+      if (next === 'ok') return `from ${m.name}`;
+      if (progress) progress.value += 1;
+      throw new RequestError(next, `${next} on ${m.name}`);
+    },
+    cleanup(m, e) {
+      log.push(`cleanup ${m.name} ${e.kind}`);
+    },
+    progress: progress ? () => progress.value : undefined,
+  };
+}
+
+describe('Director.apply', () => {
+  it('tries the next mirror after cleanup, and returns the first success', async () => {
+    const log: string[] = [];
+    const d = new Director({ mirrors: [A, B, C], policy: orderedPolicy });
+    await expect(d.apply(scripted({ a: ['busy'], b: ['stalled'] }, log))).resolves.toBe('from c');
+    expect(log).toEqual(['action a', 'cleanup a busy', 'action b', 'cleanup b stalled', 'action c']);
+    expect(d.lastMirror).toBe('c');
+    expect(d.stats.a!.failures).toEqual(['busy']);
+    expect(d.stats.c!.lastSuccess).toBeGreaterThan(0);
+  });
+
+  it('rejects with AllMirrorsFailed listing every attempt', async () => {
+    const d = new Director({ mirrors: [A, B], policy: orderedPolicy });
+    const error = await d.apply(scripted({ a: ['unreachable'], b: ['missing'] }, [])).catch((e) => e);
+    expect(error).toBeInstanceOf(AllMirrorsFailed);
+    expect((error as AllMirrorsFailed).attempts).toEqual([
+      { mirror: 'a', kind: 'unreachable', message: 'unreachable on a' },
+      { mirror: 'b', kind: 'missing', message: 'missing on b' },
+    ]);
+  });
+
+  it('a pass that made progress earns another, up to maxPasses', async () => {
+    const log: string[] = [];
+    const progress = { value: 0 };
+    const d = new Director({ mirrors: [A, B], policy: orderedPolicy, maxPasses: 3 });
+    await expect(d.apply(scripted({ a: ['broken', 'broken'], b: ['broken'] }, log, progress))).resolves.toBe('from b');
+    expect(log.filter((l) => l.startsWith('action'))).toEqual(['action a', 'action b', 'action a', 'action b']);
+  });
+
+  it('stops after one pass when nothing moved', async () => {
+    const log: string[] = [];
+    const d = new Director({ mirrors: [A, B], policy: orderedPolicy, maxPasses: 3 });
+    const r = scripted({ a: ['busy', 'busy'], b: ['busy', 'busy'] }, log);
+    r.progress = () => 0;
+    await expect(d.apply(r)).rejects.toBeInstanceOf(AllMirrorsFailed);
+    expect(log.filter((l) => l.startsWith('action'))).toHaveLength(2);
+  });
+
+  it('a local error is not a mirror fault: it stops the director at once', async () => {
+    const log: string[] = [];
+    const d = new Director({ mirrors: [A, B], policy: orderedPolicy });
+    await expect(d.apply(scripted({ a: [new Error('disk full')] }, log))).rejects.toThrow('disk full');
+    expect(log).toEqual(['action a']);
+  });
+
+  it('an aborted signal ends the request as Interrupted, blaming no mirror', async () => {
+    const controller = new AbortController();
+    const d = new Director({ mirrors: [A, B], policy: orderedPolicy, signal: controller.signal });
+    const request: Request<string> = {
+      what: 'x',
+      async action() {
+        controller.abort();
+        throw new RequestError('broken', 'closed by user');
+      },
+      cleanup() {},
+    };
+    await expect(d.apply(request)).rejects.toBeInstanceOf(Interrupted);
+    expect(d.stats.a?.failures ?? []).toEqual([]);
+    expect(d.stats.a?.cooldownUntil ?? 0).toBe(0);
+  });
+});
+
+describe('policies', () => {
+  const ctx = (stats: StatsBook, extra: Partial<RankContext> = {}): RankContext => ({ stats, now: 1_000_000, random: seeded(42), ...extra });
+  const names = (ms: MirrorSpec[]) => ms.map((m) => m.name).join('');
+
+  it('ordered keeps certificate order, with mirrors in cooldown last', () => {
+    const stats: StatsBook = { a: emptyStats() };
+    recordFailure(stats.a!, 'unreachable', 1_000_000);
+    expect(names(orderedPolicy.rank([A, B, C], ctx({})))).toBe('abc');
+    expect(names(orderedPolicy.rank([A, B, C], ctx(stats)))).toBe('bca');
+  });
+
+  it('random is a permutation that depends only on the generator', () => {
+    const orders = new Set<string>();
+    const random = seeded(7);
+    for (let i = 0; i < 200; i++) orders.add(names(randomPolicy.rank([A, B, C], { stats: {}, now: 0, random })));
+    expect(orders.size).toBe(6); // every order occurs
+    expect(names(randomPolicy.rank([A, B, C], ctx({})))).toBe(names(randomPolicy.rank([A, B, C], ctx({}))));
+  });
+
+  it('ranked puts unmeasured mirrors first (exploration), then the fastest', () => {
+    const stats: StatsBook = { a: emptyStats(), b: emptyStats() };
+    recordThroughput(stats.a!, 4 << 20, 4, 0); // 1 MiB/s
+    recordThroughput(stats.b!, 4 << 20, 1, 0); // 4 MiB/s
+    expect(names(rankedPolicy.rank([A, B, C], ctx(stats)))).toBe('cba');
+  });
+
+  it('ranked keeps affinity while the last mirror is within the margin, then moves', () => {
+    const stats: StatsBook = { a: emptyStats(), b: emptyStats() };
+    recordThroughput(stats.a!, 4 << 20, 1.1, 0); // ~3.6 MiB/s, within 80 % of b
+    recordThroughput(stats.b!, 4 << 20, 1, 0);
+    expect(names(rankedPolicy.rank([A, B], ctx(stats, { lastMirror: 'a' })))).toBe('ab');
+    expect(names(rankedPolicy.rank([A, B], ctx(stats)))).toBe('ba');
+    recordThroughput(stats.a!, 4 << 20, 4, 0);
+    stats.a!.throughput = 1 << 20; // far below b now
+    expect(names(rankedPolicy.rank([A, B], ctx(stats, { lastMirror: 'a' })))).toBe('ba');
+  });
+
+  it('ranked puts a mirror in cooldown last even if it was fastest', () => {
+    const stats: StatsBook = { a: emptyStats(), b: emptyStats() };
+    recordThroughput(stats.a!, 4 << 20, 0.5, 0);
+    recordThroughput(stats.b!, 4 << 20, 1, 0);
+    recordFailure(stats.a!, 'stalled', 1_000_000);
+    expect(names(rankedPolicy.rank([A, B], ctx(stats, { lastMirror: 'a' })))).toBe('ba');
+    expect(names(rankedPolicy.rank([A, B], ctx(stats, { now: 1_000_000 + 31_000 })))).toBe('ab');
+  });
+
+  it('ranked breaks ties at random, so clients spread out', () => {
+    const seen = new Set<string>();
+    const random = seeded(3);
+    for (let i = 0; i < 50; i++) seen.add(names(rankedPolicy.rank([A, B, C], { stats: {}, now: 0, random })).slice(0, 1));
+    expect(seen.size).toBe(3);
+  });
+});
