@@ -11,6 +11,17 @@ import { EXIT } from './exit-codes.js';
 import { interruptSignal } from './interrupt.js';
 import { loadCertificateForCli, type CertOptions } from './load-cert.js';
 import type { PolicyName } from '../certificate/types.js';
+import { defaultStateDir, snapshot, StateStore } from '../director/state.js';
+import type { Reporter } from '../ui/reporter.js';
+
+/** Saving the state must never turn a finished download into a failure: a warning at most. */
+async function saveState(store: StateStore, service: string, director: Director, reporter: Reporter): Promise<void> {
+  try {
+    await store.save(snapshot(service, director.mirrors, director.stats));
+  } catch (error) {
+    reporter.event({ type: 'warning', message: `could not save state in ${store.dir}: ${(error as Error).message}` });
+  }
+}
 
 export interface GetOptions extends CertOptions {
   output?: string;
@@ -20,6 +31,9 @@ export interface GetOptions extends CertOptions {
   sha256?: string;
   json?: boolean;
   quiet?: boolean;
+  /** false with --no-state. */
+  state?: boolean;
+  stateDir?: string;
 }
 
 export async function runGet(paths: string[], options: GetOptions): Promise<number> {
@@ -43,9 +57,13 @@ export async function runGet(paths: string[], options: GetOptions): Promise<numb
     // basic-ftp's own timeout is only a backstop behind our stall watchdog.
     idleTimeoutMs: (Math.max(stallTimeout, connectTimeout) + 5) * 1000,
   });
+  const store = options.state === false ? undefined : new StateStore(options.stateDir ?? defaultStateDir());
+  const loaded = store ? await store.load(cert.service) : { state: undefined };
+  if (loaded.warning) reporter.event({ type: 'warning', message: loaded.warning });
   const director = new Director({
     mirrors: cert.mirrors,
     policy: policyByName(options.policy ?? cert.director.policy),
+    stats: loaded.state?.stats,
     signal: interrupt.signal,
   });
 
@@ -85,6 +103,7 @@ export async function runGet(paths: string[], options: GetOptions): Promise<numb
     }
   } finally {
     pool.closeAll();
+    if (store) await saveState(store, cert.service, director, reporter);
     interrupt.dispose();
     reporter.close();
   }

@@ -37,6 +37,8 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--sha256 <hex>', 'expected checksum of the (single) file', sha256Arg)
     .option('--json', 'one JSON event per line on stdout')
     .option('-q, --quiet', 'print errors only')
+    .option('--no-state', 'neither read nor save what the director measured')
+    .option('--state-dir <dir>', 'where measurements are kept (default $XDG_STATE_HOME/smartftp)')
     .action(async (paths: string[], options: GetOptions) => setCode(await runGet(paths, options)));
 
   const cert = program.command('cert').description('service certificates');
