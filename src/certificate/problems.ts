@@ -1,0 +1,28 @@
+// What is wrong with a certificate, with the place of each problem, so all can be fixed in one go.
+
+export interface Problem {
+  /** The certificate's origin (file path or URL). */
+  file: string;
+  /** 1-based; 0 when the problem is not at a place in the text (e.g. the file cannot be read). */
+  line: number;
+  /** 1-based; 0 together with line 0. */
+  column: number;
+  /** Dotted path of the key, e.g. "mirrors[1].max_connections"; "" for the document as a whole. */
+  key: string;
+  message: string;
+}
+
+/** "FILE:LINE:COL: KEY: MESSAGE"; the place is left out at line 0 and the key when empty. */
+export function formatProblem(p: Problem): string {
+  const place = p.line > 0 ? `${p.file}:${p.line}:${p.column}` : p.file;
+  return p.key ? `${place}: ${p.key}: ${p.message}` : `${place}: ${p.message}`;
+}
+
+export class CertificateError extends Error {
+  readonly problems: Problem[];
+  constructor(problems: Problem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'CertificateError';
+    this.problems = problems;
+  }
+}
