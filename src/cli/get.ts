@@ -34,7 +34,12 @@ export interface GetOptions extends CertOptions {
   /** false with --no-state. */
   state?: boolean;
   stateDir?: string;
+  /** false with --no-adaptive-stall: the stall timeout is a fixed limit. */
+  adaptiveStall?: boolean;
 }
+
+/** The adaptive stall limit never goes below this (ms): a loaded machine pauses too. */
+const ADAPTIVE_STALL_FLOOR_MS = 2000;
 
 export async function runGet(paths: string[], options: GetOptions): Promise<number> {
   const reporter = createReporter({ json: !!options.json, quiet: !!options.quiet });
@@ -76,7 +81,10 @@ export async function runGet(paths: string[], options: GetOptions): Promise<numb
         dest,
         pool,
         events: (e) => reporter.event(e),
-        stallLimitMs: () => stallTimeout * 1000,
+        stall: {
+          ceilingMs: stallTimeout * 1000,
+          floorMs: options.adaptiveStall === false ? stallTimeout * 1000 : Math.min(ADAPTIVE_STALL_FLOOR_MS, stallTimeout * 1000),
+        },
         sha256: options.sha256,
       });
       try {
@@ -102,6 +110,7 @@ export async function runGet(paths: string[], options: GetOptions): Promise<numb
       }
     }
   } finally {
+    await director.settle();
     pool.closeAll();
     if (store) await saveState(store, cert.service, director, reporter);
     interrupt.dispose();

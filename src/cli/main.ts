@@ -34,6 +34,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--cert <file>', 'the service certificate (default $SMARTFTP_CERT or ./mirrors.yaml)')
     .addOption(new Option('--policy <name>', 'how the director picks mirrors').choices(POLICY_NAMES))
     .option('--stall-timeout <duration>', 'give up on a mirror after this long without data', durationArg)
+    .option('--no-adaptive-stall', 'use the stall timeout as a fixed limit, not only as the ceiling')
     .option('--sha256 <hex>', 'expected checksum of the (single) file', sha256Arg)
     .option('--json', 'one JSON event per line on stdout')
     .option('-q, --quiet', 'print errors only')

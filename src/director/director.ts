@@ -6,6 +6,7 @@ import type { MirrorSpec } from '../certificate/types.js';
 import { AllMirrorsFailed, Interrupted, RequestError, type Attempt } from './errors.js';
 import type { Policy } from './policies.js';
 import {
+  inCooldown,
   recordFailure,
   recordLatency,
   recordSuccess,
@@ -35,6 +36,11 @@ export interface Request<T> {
   cleanup(mirror: MirrorSpec, error: RequestError): Promise<void> | void;
   /** How far the request has got (bytes on disk): a pass over the mirrors that made progress earns another. */
   progress?(): number;
+  /**
+   * Measure a mirror without relying on it: run beside the action on another mirror, the result
+   * is thrown away and only the meter's figures are kept.
+   */
+  probe?(mirror: MirrorSpec, signal: AbortSignal, meter: Meter): Promise<void>;
 }
 
 export interface DirectorOptions {
@@ -47,6 +53,8 @@ export interface DirectorOptions {
   signal?: AbortSignal;
   /** Most passes over the mirror list for one request; only passes that made progress earn the next. */
   maxPasses?: number;
+  /** Most probes of unmeasured mirrors under way at once (0 = never probe). */
+  maxProbes?: number;
 }
 
 export class Director {
@@ -59,6 +67,9 @@ export class Director {
   private readonly now: () => number;
   private readonly signal: AbortSignal | undefined;
   private readonly maxPasses: number;
+  private readonly maxProbes: number;
+  /** Probes under way, by mirror. */
+  private readonly probes = new Map<string, Promise<void>>();
 
   constructor(options: DirectorOptions) {
     this.mirrors = options.mirrors;
@@ -68,6 +79,11 @@ export class Director {
     this.now = options.now ?? Date.now;
     this.signal = options.signal;
     this.maxPasses = options.maxPasses ?? 3;
+    this.maxProbes = options.maxProbes ?? 2;
+  }
+
+  private get probing(): boolean {
+    return !!this.policy.explores && this.maxProbes > 0;
   }
 
   /** The order the policy would try the mirrors in right now. */
@@ -77,7 +93,34 @@ export class Director {
       now: this.now(),
       random: this.random,
       lastMirror: this.lastMirror,
+      probing: this.probing,
     });
+  }
+
+  /**
+   * Start probes of mirrors never measured (and not cooling down), other than the one about to
+   * serve the request, so that the next request can already go to the fastest.
+   */
+  private explore<T>(order: MirrorSpec[], request: Request<T>, signal: AbortSignal): void {
+    if (!this.probing || !request.probe) return;
+    const now = this.now();
+    for (const mirror of order.slice(1)) {
+      if (this.probes.size >= this.maxProbes) break;
+      const s = this.stats[mirror.name];
+      if (this.probes.has(mirror.name) || (s && (s.samples > 0 || inCooldown(s, now)))) continue;
+      const run = request
+        .probe(mirror, signal, this.meter(mirror))
+        .catch((error: unknown) => {
+          if (error instanceof RequestError && !signal.aborted) recordFailure(statsFor(this.stats, mirror.name), error.kind, this.now());
+        })
+        .finally(() => this.probes.delete(mirror.name));
+      this.probes.set(mirror.name, run);
+    }
+  }
+
+  /** Wait for probes under way (before saving the state or closing connections). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.probes.values()]);
   }
 
   private meter(mirror: MirrorSpec): Meter {
@@ -95,7 +138,9 @@ export class Director {
     const signal = this.signal ?? new AbortController().signal;
     for (let pass = 0; pass < this.maxPasses; pass++) {
       const before = request.progress?.() ?? 0;
-      for (const mirror of this.rank()) {
+      const order = this.rank();
+      if (pass === 0) this.explore(order, request, signal);
+      for (const mirror of order) {
         if (signal.aborted) throw new Interrupted();
         try {
           const result = await request.action(mirror, signal, this.meter(mirror));

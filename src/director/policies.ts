@@ -11,10 +11,17 @@ export interface RankContext {
   random: () => number;
   /** The mirror that served the previous request of this director (site affinity). */
   lastMirror?: string;
+  /**
+   * True when the director measures unmeasured mirrors with probes beside the request; then the
+   * request itself goes to the best known mirror instead of exploring.
+   */
+  probing?: boolean;
 }
 
 export interface Policy {
   readonly name: PolicyName;
+  /** Whether the director should probe unmeasured mirrors for this policy. */
+  readonly explores?: boolean;
   /** Every mirror, best first: the director tries them in this order. */
   rank(mirrors: readonly MirrorSpec[], ctx: RankContext): MirrorSpec[];
 }
@@ -51,25 +58,32 @@ export const randomPolicy: Policy = {
 
 /** Stay with the last mirror while its throughput is at least this share of the best alternative's. */
 export const AFFINITY_MARGIN = 0.8;
+/** Mirrors within this share of the best count as equally good; one of them is picked at random. */
+export const NEAR_BEST = 0.75;
 
 /**
- * Measured throughput, best first. Unmeasured mirrors come before measured ones so that a new or
- * recovered mirror gets found (exploration); ties and the unmeasured are shuffled so that many
- * clients do not pile onto one mirror. Affinity keeps the last mirror first while it is within
+ * Measured throughput, best first. Unmeasured mirrors are explored: first in line when the
+ * director does not probe, right after the best known ones when it does. Mirrors within NEAR_BEST
+ * of the best are shuffled so that many clients do not pile onto one mirror (aria2's adaptive
+ * selector does the same within 25 %). Affinity keeps the last mirror first while it is within
  * AFFINITY_MARGIN of the best measured alternative, which also keeps its open connection in use.
  */
 export const rankedPolicy: Policy = {
   name: 'ranked',
+  explores: true,
   rank(mirrors, ctx) {
     const speed = (m: MirrorSpec) => ctx.stats[m.name]?.throughput ?? 0;
     const shuffled = shuffle(mirrors, ctx.random);
     const unmeasured = shuffled.filter((m) => speed(m) <= 0);
     const measured = shuffled.filter((m) => speed(m) > 0).sort((a, b) => speed(b) - speed(a));
-    let order = [...unmeasured, ...measured];
+    const best = measured.length > 0 ? speed(measured[0]!) : 0;
+    const nearBest = measured.filter((m) => speed(m) >= NEAR_BEST * best);
+    const rest = measured.slice(nearBest.length);
+    let order = ctx.probing && measured.length > 0 ? [...nearBest, ...unmeasured, ...rest] : [...unmeasured, ...nearBest, ...rest];
     const last = ctx.lastMirror === undefined ? undefined : mirrors.find((m) => m.name === ctx.lastMirror);
     if (last && speed(last) > 0 && !inCooldown(ctx.stats[last.name], ctx.now)) {
-      const best = Math.max(0, ...measured.filter((m) => m !== last).map(speed));
-      if (speed(last) >= AFFINITY_MARGIN * best) order = [last, ...order.filter((m) => m !== last)];
+      const bestOther = Math.max(0, ...measured.filter((m) => m !== last).map(speed));
+      if (speed(last) >= AFFINITY_MARGIN * bestOther) order = [last, ...order.filter((m) => m !== last)];
     }
     return coolingLast(order, ctx);
   },

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync } from 'node:fs';
 import { posix } from 'node:path';
+import { Writable } from 'node:stream';
 import type { MirrorSpec } from '../certificate/types.js';
 import type { Meter, Request } from '../director/director.js';
 import { Interrupted, RequestError } from '../director/errors.js';
@@ -22,7 +23,7 @@ import {
 } from './partial.js';
 import type { FtpPool, Lease } from './pool.js';
 import { FileSink } from './sink.js';
-import { StallWatchdog } from './watchdog.js';
+import { StallWatchdog, type StallLimits } from './watchdog.js';
 
 export interface DownloadOptions {
   /** Path of the file relative to each mirror's base directory. */
@@ -31,8 +32,8 @@ export interface DownloadOptions {
   dest: string;
   pool: FtpPool;
   events: EventSink;
-  /** Stall limit in ms for this mirror's transfer (may read the meter's figures). */
-  stallLimitMs: (meter: Meter) => number;
+  /** When a silent transfer counts as stalled. */
+  stall: StallLimits;
   /** Expected sha256 (hex); when given, the finished file must match it. */
   sha256?: string;
   /** Minimum interval between progress events, ms. */
@@ -50,6 +51,9 @@ export interface DownloadResult {
   seconds: number;
 }
 
+/** A probe reads small files whole (its connection then stays usable) and cuts large ones short. */
+export const PROBE_BYTES = 2 * 1024 * 1024;
+
 export function remoteFullPath(mirror: MirrorSpec, remotePath: string): string {
   return posix.join(mirror.basePath, remotePath.replace(/^\/+/, ''));
 }
@@ -65,6 +69,8 @@ export class DownloadRequest implements Request<DownloadResult> {
   readonly bytesByMirror: Record<string, number> = {};
   private resumedFrom: number | undefined;
   private onDisk = 0;
+  /** The size the first mirror reported, once known: probes of other mirrors check it. */
+  private size: number | undefined;
   private readonly started = performance.now();
 
   constructor(private readonly options: DownloadOptions) {
@@ -117,6 +123,7 @@ export class DownloadRequest implements Request<DownloadResult> {
     const size = await client.size(remote).catch((e) => {
       throw classifyTransferError(e);
     });
+    this.size ??= size;
     const mtime = await this.remoteMtime(lease, remote);
     let offset = await partialLength(dest);
     const meta = await readMeta(dest);
@@ -201,10 +208,11 @@ export class DownloadRequest implements Request<DownloadResult> {
     let received = 0;
     let firstByteAt = 0;
     let lastEventAt = 0;
-    const watchdog = new StallWatchdog(
-      () => this.options.stallLimitMs(meter),
-      () => client.close(),
-    );
+    let silentFor = 0;
+    const watchdog = new StallWatchdog(this.options.stall, (silentMs) => {
+      silentFor = silentMs;
+      client.close();
+    });
     const sink = new FileSink(fd, offset, path, (n) => {
       const now = performance.now();
       if (received === 0) firstByteAt = now;
@@ -233,7 +241,7 @@ export class DownloadRequest implements Request<DownloadResult> {
       if (signal.aborted) throw new Interrupted();
       if (sink.localError) throw sink.localError;
       if (watchdog.fired) {
-        throw new RequestError('stalled', `no data from ${mirror.name} for ${(this.options.stallLimitMs(meter) / 1000).toFixed(1)} s at byte ${offset + received}`);
+        throw new RequestError('stalled', `no data from ${mirror.name} for ${(silentFor / 1000).toFixed(1)} s at byte ${offset + received}`);
       }
       throw classifyTransferError(error);
     } finally {
@@ -242,6 +250,61 @@ export class DownloadRequest implements Request<DownloadResult> {
       closeSync(fd);
       // The data phase says how fast this mirror delivers, whether or not it finished.
       if (received > 0) meter.transferred(received, (performance.now() - firstByteAt) / 1000);
+    }
+  }
+
+  /** Measure a mirror by reading this file from it into nothing (see Request.probe). */
+  async probe(mirror: MirrorSpec, signal: AbortSignal, meter: Meter): Promise<void> {
+    const lease = await this.options.pool.acquire(mirror, signal);
+    if (lease.fresh) meter.connected(lease.connectMs);
+    const { client } = lease;
+    let reusable = false;
+    try {
+      const remote = remoteFullPath(mirror, this.options.remotePath);
+      const size = await client.size(remote).catch((e) => {
+        throw classifyTransferError(e);
+      });
+      if (this.size !== undefined && size !== this.size) {
+        throw new RequestError('mismatch', `${mirror.name} has ${size} bytes, other mirrors ${this.size}`);
+      }
+      const limit = Math.min(size, PROBE_BYTES);
+      let received = 0;
+      let firstByteAt = 0;
+      let cut = false;
+      const watchdog = new StallWatchdog(this.options.stall, () => client.close());
+      const sink = new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          if (received === 0) firstByteAt = performance.now();
+          received += chunk.length;
+          watchdog.feed();
+          if (received >= limit && limit < size && !cut) {
+            cut = true; // enough measured; basic-ftp can only abort by closing
+            client.close();
+          }
+          callback();
+        },
+      });
+      const onAbort = () => client.close();
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        await client.downloadTo(sink, remote);
+        reusable = true;
+      } catch (error) {
+        if (!cut) {
+          if (signal.aborted) throw new Interrupted();
+          if (watchdog.fired) throw new RequestError('stalled', `probe: no data from ${mirror.name}`);
+          throw classifyTransferError(error);
+        }
+      } finally {
+        watchdog.stop();
+        signal.removeEventListener('abort', onAbort);
+      }
+      const seconds = (performance.now() - firstByteAt) / 1000;
+      meter.transferred(received, seconds);
+      this.options.events({ type: 'probe', file: this.options.remotePath, mirror: mirror.name, bytes: received, rate: seconds > 0 ? received / seconds : 0 });
+    } finally {
+      if (reusable) this.options.pool.release(lease);
+      else this.options.pool.discard(lease);
     }
   }
 

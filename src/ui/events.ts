@@ -5,6 +5,7 @@ import type { ErrorKind } from '../director/errors.js';
 export type SmartEvent =
   | { type: 'start'; file: string; dest: string; size?: number; offset: number }
   | { type: 'attempt'; file: string; mirror: string; offset: number; size: number; reused: boolean }
+  | { type: 'probe'; file: string; mirror: string; bytes: number; rate: number }
   | { type: 'progress'; file: string; mirror: string; bytes: number; size: number; rate: number }
   | { type: 'failover'; file: string; mirror: string; kind: ErrorKind; message: string; bytes: number; size?: number }
   | {
