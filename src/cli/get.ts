@@ -1,27 +1,14 @@
-// `smartftp get`: parse, wire the director to download requests, print. It never picks a mirror.
+// `smartftp get`: parse, hand each file to the service client, print. It never picks a mirror.
 
 import { basename, resolve } from 'node:path';
-import { Director } from '../director/director.js';
+import { ServiceClient } from '../client/service-client.js';
+import type { PolicyName } from '../certificate/types.js';
 import { AllMirrorsFailed, Interrupted, LocalError } from '../director/errors.js';
-import { policyByName } from '../director/policies.js';
-import { DownloadRequest } from '../ftp/download.js';
-import { FtpPool } from '../ftp/pool.js';
+import { defaultStateDir, StateStore } from '../director/state.js';
 import { createReporter } from '../ui/reporter.js';
 import { EXIT } from './exit-codes.js';
 import { interruptSignal } from './interrupt.js';
 import { loadCertificateForCli, type CertOptions } from './load-cert.js';
-import type { PolicyName } from '../certificate/types.js';
-import { defaultStateDir, snapshot, StateStore } from '../director/state.js';
-import type { Reporter } from '../ui/reporter.js';
-
-/** Saving the state must never turn a finished download into a failure: a warning at most. */
-async function saveState(store: StateStore, service: string, director: Director, reporter: Reporter): Promise<void> {
-  try {
-    await store.save(snapshot(service, director.mirrors, director.stats));
-  } catch (error) {
-    reporter.event({ type: 'warning', message: `could not save state in ${store.dir}: ${(error as Error).message}` });
-  }
-}
 
 export interface GetOptions extends CertOptions {
   output?: string;
@@ -33,13 +20,9 @@ export interface GetOptions extends CertOptions {
   quiet?: boolean;
   /** false with --no-state. */
   state?: boolean;
-  stateDir?: string;
-  /** false with --no-adaptive-stall: the stall timeout is a fixed limit. */
+  /** false with --no-adaptive-stall. */
   adaptiveStall?: boolean;
 }
-
-/** The adaptive stall limit never goes below this (ms): a loaded machine pauses too. */
-const ADAPTIVE_STALL_FLOOR_MS = 2000;
 
 export async function runGet(paths: string[], options: GetOptions): Promise<number> {
   const reporter = createReporter({ json: !!options.json, quiet: !!options.quiet });
@@ -54,21 +37,13 @@ export async function runGet(paths: string[], options: GetOptions): Promise<numb
   const cert = await loadCertificateForCli(options, reporter);
   if (!cert) return EXIT.usage;
 
-  const stallTimeout = options.stallTimeout ?? cert.director.stallTimeout;
-  const connectTimeout = cert.director.connectTimeout;
   const interrupt = interruptSignal();
-  const pool = new FtpPool({
-    connectTimeoutMs: connectTimeout * 1000,
-    // basic-ftp's own timeout is only a backstop behind our stall watchdog.
-    idleTimeoutMs: (Math.max(stallTimeout, connectTimeout) + 5) * 1000,
-  });
-  const store = options.state === false ? undefined : new StateStore(options.stateDir ?? defaultStateDir());
-  const loaded = store ? await store.load(cert.service) : { state: undefined };
-  if (loaded.warning) reporter.event({ type: 'warning', message: loaded.warning });
-  const director = new Director({
-    mirrors: cert.mirrors,
-    policy: policyByName(options.policy ?? cert.director.policy),
-    stats: loaded.state?.stats,
+  const client = await ServiceClient.open(cert, {
+    events: (e) => reporter.event(e),
+    policy: options.policy,
+    stallTimeout: options.stallTimeout,
+    adaptiveStall: options.adaptiveStall,
+    store: options.state === false ? undefined : new StateStore(options.stateDir ?? defaultStateDir()),
     signal: interrupt.signal,
   });
 
@@ -76,20 +51,8 @@ export async function runGet(paths: string[], options: GetOptions): Promise<numb
   try {
     for (const remotePath of paths) {
       const dest = resolve(options.output ?? resolve(options.dir ?? '.', basename(remotePath)));
-      const request = new DownloadRequest({
-        remotePath,
-        dest,
-        pool,
-        events: (e) => reporter.event(e),
-        stall: {
-          ceilingMs: stallTimeout * 1000,
-          floorMs: options.adaptiveStall === false ? stallTimeout * 1000 : Math.min(ADAPTIVE_STALL_FLOOR_MS, stallTimeout * 1000),
-        },
-        sha256: options.sha256,
-      });
       try {
-        await request.prepare();
-        await director.apply(request);
+        await client.download(remotePath, dest, { sha256: options.sha256 });
       } catch (error) {
         if (error instanceof AllMirrorsFailed) {
           reporter.event({ type: 'error', file: remotePath, message: error.message, attempts: error.attempts });
@@ -110,9 +73,7 @@ export async function runGet(paths: string[], options: GetOptions): Promise<numb
       }
     }
   } finally {
-    await director.settle();
-    pool.closeAll();
-    if (store) await saveState(store, cert.service, director, reporter);
+    await client.close();
     interrupt.dispose();
     reporter.close();
   }

@@ -6,6 +6,7 @@ import { POLICY_NAMES } from '../certificate/types.js';
 import { runCertCheck } from './cert.js';
 import { EXIT } from './exit-codes.js';
 import { runGet, type GetOptions } from './get.js';
+import { collect } from './load-cert.js';
 
 function durationArg(value: string): number {
   const seconds = parseDuration(value);
@@ -31,7 +32,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .argument('<remote-path...>', 'paths relative to each mirror\'s base directory')
     .option('-o, --output <file>', 'write the (single) file here')
     .option('-d, --dir <dir>', 'write files into this directory', '.')
-    .option('--cert <file>', 'the service certificate (default $SMARTFTP_CERT or ./mirrors.yaml)')
+    .option('--cert <source>', 'the service certificate: a file or ftp:// / http(s):// URL; repeat to try several in turn (default $SMARTFTP_CERT or ./mirrors.yaml)', collect)
     .addOption(new Option('--policy <name>', 'how the director picks mirrors').choices(POLICY_NAMES))
     .option('--stall-timeout <duration>', 'give up on a mirror after this long without data', durationArg)
     .option('--no-adaptive-stall', 'use the stall timeout as a fixed limit, not only as the ceiling')

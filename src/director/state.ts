@@ -6,6 +6,7 @@ import { promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { MirrorSpec } from '../certificate/types.js';
+import type { AdoptedMembership } from './membership.js';
 import { emptyStats, type MirrorStats, type StatsBook } from './stats.js';
 
 export const STATE_VERSION = 1;
@@ -17,6 +18,10 @@ export interface ServiceState {
   /** The last known membership: name and URL of every mirror. */
   mirrors: { name: string; url: string }[];
   stats: StatsBook;
+  /** Epoch ms of the last look at the published membership. */
+  membershipCheckedAt?: number;
+  /** A membership adopted from a mirror (lazy update). */
+  adopted?: AdoptedMembership;
 }
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -91,7 +96,13 @@ export class StateStore {
 }
 
 /** The state to save: the current membership, and stats for its mirrors only (removed ones are dropped). */
-export function snapshot(service: string, mirrors: MirrorSpec[], stats: StatsBook, now = Date.now()): ServiceState {
+export function snapshot(
+  service: string,
+  mirrors: MirrorSpec[],
+  stats: StatsBook,
+  extra: Pick<ServiceState, 'membershipCheckedAt' | 'adopted'> = {},
+  now = Date.now(),
+): ServiceState {
   const kept: StatsBook = {};
   for (const m of mirrors) if (stats[m.name]) kept[m.name] = stats[m.name]!;
   return {
@@ -100,5 +111,6 @@ export function snapshot(service: string, mirrors: MirrorSpec[], stats: StatsBoo
     savedAt: new Date(now).toISOString(),
     mirrors: mirrors.map((m) => ({ name: m.name, url: m.url })),
     stats: kept,
+    ...extra,
   };
 }

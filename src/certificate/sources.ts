@@ -1,0 +1,191 @@
+// Bootstrapping (paper 3.2): a certificate can come from a file or from well-known places
+// (ftp://, http(s):// URLs), tried in turn. The last good copy is cached beside the state with the
+// time it was fetched, so no single host is needed to start: with every source down, the cache
+// serves (with a warning). Each kind of place is a small strategy object.
+
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { Writable } from 'node:stream';
+import { Client } from 'basic-ftp';
+import { join } from 'node:path';
+import { parseMirrorUrl } from './schema.js';
+import { CertificateError, parseCertificate } from './load.js';
+import { resolveCredentials } from './credentials.js';
+import type { Certificate, MirrorSpec } from './types.js';
+
+/** A certificate is small; anything larger is not one. */
+export const MAX_CERT_BYTES = 1024 * 1024;
+
+export interface CertificateSource {
+  /** The file path or URL, for messages. */
+  readonly origin: string;
+  /** The certificate's text. */
+  read(timeoutMs: number): Promise<string>;
+}
+
+export class FileSource implements CertificateSource {
+  constructor(readonly origin: string) {}
+  async read(): Promise<string> {
+    return fsp.readFile(this.origin, 'utf8');
+  }
+}
+
+export class HttpSource implements CertificateSource {
+  constructor(readonly origin: string) {}
+  async read(timeoutMs: number): Promise<string> {
+    const response = await fetch(this.origin, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const text = await response.text();
+    if (text.length > MAX_CERT_BYTES) throw new Error('larger than a certificate can be');
+    return text;
+  }
+}
+
+/** Read a small file over FTP into memory, with a client that is already logged in. */
+export async function readSmallFile(client: Client, path: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      total += chunk.length;
+      if (total > MAX_CERT_BYTES) return callback(new Error('larger than a certificate can be'));
+      chunks.push(chunk);
+      callback();
+    },
+  });
+  await client.downloadTo(sink, path);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export class FtpSource implements CertificateSource {
+  constructor(readonly origin: string) {}
+  async read(timeoutMs: number): Promise<string> {
+    const parsed = parseMirrorUrl(this.origin);
+    if (typeof parsed === 'string') throw new Error(parsed);
+    const spec: MirrorSpec = { ...parsed, name: `${parsed.host}:${parsed.port}`, maxConnections: 1 };
+    const client = new Client(timeoutMs);
+    const timer = setTimeout(() => client.close(), timeoutMs);
+    try {
+      const { user, password } = await resolveCredentials(spec);
+      await client.access({ host: spec.host, port: spec.port, user, password, secure: spec.protocol === 'ftps' });
+      // parseMirrorUrl reads the path as a directory; here it names the file.
+      return await readSmallFile(client, spec.basePath.replace(/\/$/, ''));
+    } finally {
+      clearTimeout(timer);
+      client.close();
+    }
+  }
+}
+
+export function sourceFor(spec: string): CertificateSource {
+  if (/^https?:\/\//i.test(spec)) return new HttpSource(spec);
+  if (/^ftps?:\/\//i.test(spec)) return new FtpSource(spec);
+  return new FileSource(spec);
+}
+
+interface CacheMeta {
+  fetchedAt: string;
+  origin: string;
+}
+
+/** The cached copy for one list of sources (and, after a membership update, its newer text). */
+export class CertificateCache {
+  constructor(private readonly dir: string) {}
+
+  private base(specs: string[]): string {
+    return join(this.dir, createHash('sha256').update(specs.join('\n')).digest('hex').slice(0, 16));
+  }
+
+  async read(specs: string[]): Promise<{ text: string; meta: CacheMeta } | undefined> {
+    try {
+      const base = this.base(specs);
+      const [text, meta] = await Promise.all([fsp.readFile(`${base}.yaml`, 'utf8'), fsp.readFile(`${base}.json`, 'utf8')]);
+      return { text, meta: JSON.parse(meta) as CacheMeta };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async write(specs: string[], text: string, origin: string, now = Date.now()): Promise<void> {
+    await fsp.mkdir(this.dir, { recursive: true });
+    const base = this.base(specs);
+    const meta: CacheMeta = { fetchedAt: new Date(now).toISOString(), origin };
+    for (const [path, data] of [
+      [`${base}.yaml`, text],
+      [`${base}.json`, JSON.stringify(meta) + '\n'],
+    ] as const) {
+      await fsp.writeFile(`${path}.tmp`, data);
+      await fsp.rename(`${path}.tmp`, path);
+    }
+  }
+}
+
+export interface Bootstrapped {
+  cert: Certificate;
+  /** Where it came from: a source, or the cache. */
+  from: string;
+  warnings: string[];
+}
+
+export interface BootstrapOptions {
+  cache?: CertificateCache;
+  timeoutMs?: number;
+  now?: number;
+}
+
+/**
+ * The certificate from the first source that gives a valid one; a fresh cached copy (younger than
+ * its ttl) is used without asking the sources; with every source failing, any cached copy.
+ * Throws CertificateError naming every source's failure.
+ */
+export async function bootstrapCertificate(specs: string[], options: BootstrapOptions = {}): Promise<Bootstrapped> {
+  const now = options.now ?? Date.now();
+  const cached = options.cache ? await options.cache.read(specs) : undefined;
+  const cachedCert = cached ? tryParse(cached.text, `${cached.meta.origin} (cached ${cached.meta.fetchedAt})`) : undefined;
+  // A local file is always read as it is now; only remote sources are spared while the cache is fresh.
+  const remoteOnly = specs.every((spec) => !(sourceFor(spec) instanceof FileSource));
+  if (remoteOnly && cachedCert?.ttl !== undefined && now - Date.parse(cached!.meta.fetchedAt) < cachedCert.ttl * 1000) {
+    return { cert: cachedCert, from: 'cache', warnings: [] };
+  }
+  const failures: CertificateError[] = [];
+  for (const spec of specs) {
+    const source = sourceFor(spec);
+    let text: string;
+    try {
+      text = await source.read(options.timeoutMs ?? 10_000);
+    } catch (error) {
+      failures.push(unreadable(source.origin, error));
+      continue;
+    }
+    try {
+      const cert = parseCertificate(text, source.origin);
+      await options.cache?.write(specs, text, source.origin, now).catch(() => undefined);
+      return { cert, from: source.origin, warnings: [] };
+    } catch (error) {
+      if (!(error instanceof CertificateError)) throw error;
+      failures.push(error);
+    }
+  }
+  if (cachedCert) {
+    const reasons = failures.map((f) => f.problems[0]?.message ?? f.message).join('; ');
+    return {
+      cert: cachedCert,
+      from: 'cache',
+      warnings: [`no certificate source answered (${reasons}); using the copy cached ${cached!.meta.fetchedAt} from ${cached!.meta.origin}`],
+    };
+  }
+  throw new CertificateError(failures.flatMap((f) => f.problems));
+}
+
+function tryParse(text: string, origin: string): Certificate | undefined {
+  try {
+    return parseCertificate(text, origin);
+  } catch {
+    return undefined;
+  }
+}
+
+function unreadable(origin: string, error: unknown): CertificateError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new CertificateError([{ file: origin, line: 0, column: 0, key: '', message: `cannot read the certificate: ${reason}` }]);
+}
