@@ -7,7 +7,7 @@ import { DURATION_EXPECTED, parseDuration } from './duration.js';
 import type { Problem } from './problems.js';
 import { POLICY_NAMES, type Certificate, type DirectorSettings, type MirrorSpec } from './types.js';
 
-const TOP_KEYS = ['service', 'ttl', 'membership', 'director', 'mirrors'];
+const TOP_KEYS = ['service', 'ttl', 'membership', 'probe', 'director', 'mirrors'];
 const DIRECTOR_KEYS = ['policy', 'stall_timeout', 'connect_timeout'];
 const MIRROR_KEYS = ['url', 'name', 'max_connections', 'user', 'password_env'];
 
@@ -412,6 +412,8 @@ export function checkCertificate(
   const ttl = ttlField && duration(ck, ttlField, 'ttl', false);
   const membershipField = top.get('membership');
   const membershipPath = membershipField && nonEmptyString(ck, membershipField, 'membership');
+  const probeField = top.get('probe');
+  const probePath = probeField && nonEmptyString(ck, probeField, 'probe');
   const directorField = top.get('director');
   const director = directorField ? directorSettings(ck, directorField) : { ...DEFAULT_DIRECTOR };
 
@@ -423,5 +425,6 @@ export function checkCertificate(
   const certificate: Certificate = { service, mirrors: list, director, origin };
   if (ttl !== undefined) certificate.ttl = ttl;
   if (membershipPath !== undefined) certificate.membershipPath = membershipPath;
+  if (probePath !== undefined) certificate.probePath = probePath;
   return { certificate, problems: ck.problems };
 }

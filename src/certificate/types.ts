@@ -37,6 +37,8 @@ export interface Certificate {
   ttl?: number;
   /** Path on each mirror where it publishes the current certificate (lazy membership updates). */
   membershipPath?: string;
+  /** A file every mirror holds, for `smartftp mirrors --probe` to measure with. */
+  probePath?: string;
   /** Where this certificate was read from (a file path or URL), for messages. */
   origin: string;
 }

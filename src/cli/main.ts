@@ -7,6 +7,7 @@ import { runCertCheck } from './cert.js';
 import { EXIT } from './exit-codes.js';
 import { runGet, type GetOptions } from './get.js';
 import { collect } from './load-cert.js';
+import { runMirrors, type MirrorsOptions } from './mirrors.js';
 
 function durationArg(value: string): number {
   const seconds = parseDuration(value);
@@ -42,6 +43,16 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--no-state', 'neither read nor save what the director measured')
     .option('--state-dir <dir>', 'where measurements are kept (default $XDG_STATE_HOME/smartftp)')
     .action(async (paths: string[], options: GetOptions) => setCode(await runGet(paths, options)));
+
+  program
+    .command('mirrors')
+    .description('every mirror with what the director knows of it; --probe measures them now')
+    .option('--cert <source>', 'the service certificate (file or URL; repeatable)', collect)
+    .option('--probe', 'measure each mirror now with a small download, in parallel, and save the result')
+    .option('--json', 'print JSON')
+    .option('--no-state', 'neither read nor save measurements')
+    .option('--state-dir <dir>', 'where measurements are kept (default $XDG_STATE_HOME/smartftp)')
+    .action(async (options: MirrorsOptions) => setCode(await runMirrors(options)));
 
   const cert = program.command('cert').description('service certificates');
   cert

@@ -123,7 +123,8 @@ export class Director {
     await Promise.allSettled([...this.probes.values()]);
   }
 
-  private meter(mirror: MirrorSpec): Meter {
+  /** The meter through which a request reports on a mirror. */
+  meter(mirror: MirrorSpec): Meter {
     const stats = statsFor(this.stats, mirror.name);
     return {
       connected: (ms) => recordLatency(stats, ms),

@@ -1,0 +1,130 @@
+// `smartftp mirrors`: what the director knows of each mirror; --probe measures them now.
+
+import { ServiceClient } from '../client/service-client.js';
+import type { MirrorSpec } from '../certificate/types.js';
+import { Interrupted, RequestError } from '../director/errors.js';
+import { defaultStateDir, StateStore } from '../director/state.js';
+import { emptyStats, inCooldown, recordFailure, statsFor, type MirrorStats } from '../director/stats.js';
+import { classifyTransferError } from '../ftp/classify.js';
+import { DownloadRequest } from '../ftp/download.js';
+import { createReporter } from '../ui/reporter.js';
+import { formatRate } from '../ui/format.js';
+import { EXIT } from './exit-codes.js';
+import { interruptSignal } from './interrupt.js';
+import { loadCertificateForCli, type CertOptions } from './load-cert.js';
+
+export interface MirrorsOptions extends CertOptions {
+  probe?: boolean;
+  json?: boolean;
+  state?: boolean;
+}
+
+/** Probes run in parallel, this many at once. */
+const PROBE_PARALLEL = 4;
+
+export interface MirrorRow {
+  name: string;
+  url: string;
+  state: string;
+  throughput: number;
+  latencyMs: number;
+  samples: number;
+  lastUsed: string | null;
+}
+
+export function describeState(s: MirrorStats, now: number): string {
+  if (inCooldown(s, now)) return `cooling down until ${new Date(s.cooldownUntil).toISOString()} (${s.failures.at(-1)})`;
+  if (s.failures.length > 0) return `failing: ${s.failures.at(-1)}`;
+  return s.samples > 0 || s.lastSuccess > 0 ? 'ok' : 'unmeasured';
+}
+
+function row(m: MirrorSpec, s: MirrorStats, now: number): MirrorRow {
+  return {
+    name: m.name,
+    url: m.url,
+    state: describeState(s, now),
+    throughput: Math.round(s.throughput),
+    latencyMs: Math.round(s.latencyMs),
+    samples: s.samples,
+    lastUsed: s.lastUsed ? new Date(s.lastUsed).toISOString() : null,
+  };
+}
+
+/** The first plain file in the mirror's base directory, when the certificate names none. */
+async function firstListedFile(client: ServiceClient, mirror: MirrorSpec, signal: AbortSignal): Promise<string> {
+  const lease = await client.pool.acquire(mirror, signal);
+  try {
+    const list = await lease.client.list(mirror.basePath);
+    client.pool.release(lease);
+    const file = list.find((f) => f.isFile && f.size > 0);
+    if (!file) throw new RequestError('missing', `no file to probe in ${mirror.basePath}`);
+    return file.name;
+  } catch (error) {
+    if (lease.client.closed) client.pool.discard(lease);
+    throw classifyTransferError(error);
+  }
+}
+
+async function probeAll(client: ServiceClient, signal: AbortSignal): Promise<Record<string, string>> {
+  const errors: Record<string, string> = {};
+  const { director } = client;
+  const queue = [...director.mirrors];
+  const worker = async () => {
+    for (let m = queue.shift(); m; m = queue.shift()) {
+      try {
+        const path = client.cert.probePath ?? (await firstListedFile(client, m, signal));
+        const request = new DownloadRequest({ remotePath: path, dest: '/dev/null', pool: client.pool, events: () => {}, stall: client.stall });
+        await request.probe(m, signal, director.meter(m));
+      } catch (error) {
+        if (error instanceof Interrupted || signal.aborted) throw new Interrupted();
+        const e = error instanceof RequestError ? error : classifyTransferError(error);
+        recordFailure(statsFor(director.stats, m.name), e.kind, Date.now());
+        errors[m.name] = `${e.kind}: ${e.message}`;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: PROBE_PARALLEL }, worker));
+  return errors;
+}
+
+export async function runMirrors(options: MirrorsOptions): Promise<number> {
+  const reporter = createReporter({ json: false, quiet: false });
+  const cert = await loadCertificateForCli(options, reporter);
+  if (!cert) return EXIT.usage;
+  const interrupt = interruptSignal();
+  const client = await ServiceClient.open(cert, {
+    events: (e) => (e.type === 'warning' ? reporter.event(e) : undefined),
+    store: options.state === false ? undefined : new StateStore(options.stateDir ?? defaultStateDir()),
+    signal: interrupt.signal,
+  });
+  let errors: Record<string, string> = {};
+  let code: number = EXIT.ok;
+  try {
+    if (options.probe) errors = await probeAll(client, interrupt.signal);
+  } catch (error) {
+    if (!(error instanceof Interrupted)) throw error;
+    code = EXIT.interrupted;
+  } finally {
+    await client.close();
+    interrupt.dispose();
+  }
+  const now = Date.now();
+  const rows = client.director.mirrors.map((m) => row(m, client.director.stats[m.name] ?? emptyStats(), now));
+  if (options.json) {
+    process.stdout.write(JSON.stringify({ service: cert.service, mirrors: rows.map((r) => ({ ...r, probeError: errors[r.name] })) }, null, 2) + '\n');
+  } else {
+    const table = [['MIRROR', 'STATE', 'THROUGHPUT', 'LATENCY', 'SAMPLES', 'LAST USED'], ...rows.map((r) => [
+      r.name,
+      r.state,
+      r.throughput ? formatRate(r.throughput) : '-',
+      r.latencyMs ? `${r.latencyMs} ms` : '-',
+      String(r.samples),
+      r.lastUsed ?? '-',
+    ])];
+    const widths = table[0]!.map((_, i) => Math.max(...table.map((t) => t[i]!.length)));
+    process.stdout.write(`${cert.service}: ${rows.length} mirror(s)\n`);
+    for (const t of table) process.stdout.write(t.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n');
+    for (const [name, message] of Object.entries(errors)) process.stdout.write(`probe ${name}: ${message}\n`);
+  }
+  return code;
+}
