@@ -8,6 +8,8 @@ import { MembershipWatcher, startingMembership } from '../director/membership.js
 import { policyByName } from '../director/policies.js';
 import { snapshot, type StateStore } from '../director/state.js';
 import { DownloadRequest, type DownloadResult } from '../ftp/download.js';
+import { AllMirrorsFailed } from '../director/errors.js';
+import { truncatePartial } from '../ftp/partial.js';
 import { FtpPool } from '../ftp/pool.js';
 import type { StallLimits } from '../ftp/watchdog.js';
 import type { EventSink } from '../ui/events.js';
@@ -83,7 +85,18 @@ export class ServiceClient {
       sha256: extra.sha256,
     });
     await request.prepare();
-    const result = await this.director.apply(request);
+    let result: DownloadResult;
+    try {
+      result = await this.director.apply(request);
+    } catch (error) {
+      // Every mirror has another copy than the one the partial file came from: the file changed
+      // since. The old bytes are worthless; start over once.
+      if (!(error instanceof AllMirrorsFailed) || !error.attempts.every((a) => a.kind === 'mismatch')) throw error;
+      this.options.events({ type: 'warning', message: `${remotePath}: every mirror has another copy than the partial file's; starting over` });
+      await truncatePartial(dest, 0);
+      await request.prepare();
+      result = await this.director.apply(request);
+    }
     await this.membership.check(this.director, this.pool, this.signal);
     return result;
   }

@@ -127,13 +127,13 @@ export class DownloadRequest implements Request<DownloadResult> {
     const mtime = await this.remoteMtime(lease, remote);
     let offset = await partialLength(dest);
     const meta = await readMeta(dest);
-    if (offset > 0) this.checkSameFile(mirror, meta, size, mtime, offset);
+    this.checkSameFile(mirror, meta, size, mtime, offset);
     if (offset > size) {
       // More bytes than the file has: they cannot be from this file.
       await truncatePartial(dest, 0);
       offset = 0;
     }
-    if (offset === 0 || !meta) {
+    if (!meta || (offset === 0 && !meta.mtime && mtime)) {
       const fresh: PartialMeta = { version: 1, remotePath: this.options.remotePath, size };
       if (mtime) fresh.mtime = mtime;
       await writeMeta(dest, fresh);
@@ -181,12 +181,17 @@ export class DownloadRequest implements Request<DownloadResult> {
     }
   }
 
-  /** Bytes on disk may only be continued from a copy of the same file. */
+  /**
+   * Bytes on disk may only be continued from a copy of the same file; and once a size is
+   * established (by the first mirror that answered), a copy of another size is another file, even
+   * before any byte of it is on disk. Only the modification time waits for bytes to protect: peers
+   * that do not preserve times would otherwise never agree.
+   */
   private checkSameFile(mirror: MirrorSpec, meta: PartialMeta | undefined, size: number, mtime: string | undefined, offset: number): void {
     if (meta && meta.size !== size) {
       throw new RequestError('mismatch', `${mirror.name} has ${size} bytes, the partial file is from a copy of ${meta.size}`);
     }
-    if (meta?.mtime && mtime && meta.mtime !== mtime) {
+    if (offset > 0 && meta?.mtime && mtime && meta.mtime !== mtime) {
       throw new RequestError('mismatch', `${mirror.name} has a copy modified ${mtime}, the partial file is from one modified ${meta.mtime}`);
     }
     if (!meta && offset > size) {

@@ -1,0 +1,346 @@
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import type net from 'node:net';
+import type { TokenBucket } from './bucket.js';
+import { formatListing, formatMdtm, resolveSafe } from './fsview.js';
+import { Passive, plainAddress } from './passive.js';
+import type { Fault } from './server.js';
+import { sendFile } from './transfer.js';
+import { noop, raceAbort, sleep, waitEvent } from './util.js';
+
+/** What a session needs from its server. */
+export interface ServerContext {
+  readonly rootReal: string;
+  readonly host: string;
+  readonly controlDelayMs: number;
+  readonly users: Readonly<Record<string, string>> | undefined;
+  readonly bucket: TokenBucket;
+  fault(): Fault;
+  /** Resolves at the next setFault(). */
+  faultChanged(): Promise<void>;
+  trackSocket(s: net.Socket): void;
+  trackServer(s: net.Server): void;
+  countTransfer(): void;
+  countBytes(n: number): void;
+}
+
+const PRE_LOGIN = new Set(['USER', 'PASS', 'QUIT', 'FEAT', 'SYST', 'OPTS']);
+const FEATURES = ['SIZE', 'MDTM', 'REST STREAM', 'EPSV', 'PASV', 'UTF8'];
+const MAX_LINE = 8192;
+const MAX_QUEUED = 256;
+const DATA_WAIT_MS = 10_000;
+/** How long a finished transfer waits for the client to close its end before replying anyway. */
+const DATA_CLOSE_WAIT_MS = 10_000;
+
+/** One control connection. Commands run strictly one after another (clients may pipeline). */
+export class Session {
+  private buf: Buffer = Buffer.alloc(0);
+  private chain: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private quitting = false;
+  private readonly life = new AbortController();
+  private user: string | undefined;
+  private loggedIn = false;
+  private cwd = '/';
+  private restOffset = 0;
+  private passive: Passive | undefined;
+  private data: net.Socket | undefined;
+  /** Set while RETR runs, so that an ABOR can overtake the queue. */
+  private transfer: AbortController | undefined;
+
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly control: net.Socket,
+  ) {
+    control.on('data', (d: Buffer) => this.onData(d));
+    control.once('close', () => this.cleanup('closed'));
+  }
+
+  start(): void {
+    this.enqueue(() => this.reply(220, 'smartftp emulated mirror'));
+  }
+
+  /** Graceful server shutdown: abort any transfer, say goodbye, half-close. */
+  shutdown(): void {
+    this.quitting = true;
+    this.cleanup('shutdown');
+    if (this.control.writable) this.control.end('421 Service not available, closing control connection.\r\n');
+  }
+
+  private cleanup(reason: string): void {
+    this.life.abort(reason);
+    this.passive?.discard();
+    this.passive = undefined;
+    this.data?.destroy();
+    this.data = undefined;
+  }
+
+  private onData(d: Buffer): void {
+    this.buf = this.buf.length === 0 ? d : Buffer.concat([this.buf, d]);
+    for (let i = this.buf.indexOf(0x0a); i !== -1; i = this.buf.indexOf(0x0a)) {
+      let line = this.buf.subarray(0, i).toString('utf8');
+      this.buf = this.buf.subarray(i + 1);
+      if (line.endsWith('\r')) line = line.slice(0, -1);
+      this.onLine(line);
+    }
+    if (this.buf.length > MAX_LINE) this.control.destroy();
+  }
+
+  private onLine(raw: string): void {
+    if (this.quitting) return;
+    // Telnet IP/Synch bytes may precede an urgent ABOR.
+    const line = raw.replace(/^[^A-Za-z]+/, '');
+    if (line === '') return;
+    const sp = line.indexOf(' ');
+    const cmd = (sp < 0 ? line : line.slice(0, sp)).toUpperCase();
+    const arg = sp < 0 ? '' : line.slice(sp + 1);
+    if (cmd === 'ABOR' && this.transfer) {
+      this.transfer.abort('abor');
+      return;
+    }
+    if (this.queued >= MAX_QUEUED) {
+      this.control.destroy();
+      return;
+    }
+    this.enqueue(() => this.exec(cmd, arg));
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.queued++;
+    this.chain = this.chain
+      .then(() => (this.life.signal.aborted ? undefined : task()))
+      .catch(() => {
+        // A failing command must not stop the session; answer like a server with a local problem.
+        if (!this.life.signal.aborted) return this.reply(451, 'Requested action aborted: local error.');
+      })
+      .catch(noop)
+      .finally(() => {
+        this.queued--;
+      });
+  }
+
+  private async reply(code: number, text: string): Promise<void> {
+    await this.write(`${code} ${text}\r\n`);
+  }
+
+  private async write(raw: string): Promise<void> {
+    if (this.ctx.controlDelayMs > 0 && !(await sleep(this.ctx.controlDelayMs, this.life.signal))) return;
+    if (this.control.writable) this.control.write(raw);
+  }
+
+  private async exec(cmd: string, arg: string): Promise<void> {
+    if (!this.loggedIn && !PRE_LOGIN.has(cmd)) return this.reply(530, 'Please login with USER and PASS.');
+    switch (cmd) {
+      case 'USER':
+        this.user = arg;
+        this.loggedIn = false;
+        return this.reply(331, 'Please specify the password.');
+      case 'PASS':
+        return this.pass(arg);
+      case 'QUIT':
+        this.quitting = true;
+        await this.reply(221, 'Goodbye.');
+        this.control.end();
+        return;
+      case 'SYST':
+        return this.reply(215, 'UNIX Type: L8');
+      case 'FEAT':
+        return this.write(`211-Features:\r\n${FEATURES.map((f) => ` ${f}\r\n`).join('')}211 End\r\n`);
+      case 'OPTS':
+        return /^UTF8 ON$/i.test(arg.trim())
+          ? this.reply(200, 'Always in UTF8 mode.')
+          : this.reply(501, 'Option not understood.');
+      case 'TYPE': {
+        const t = arg.trim().toUpperCase();
+        if (t === 'I' || t === 'L 8') return this.reply(200, 'Switching to Binary mode.');
+        // ASCII is accepted but files are sent unchanged, as on a Unix server with LF files.
+        if (t === 'A' || t === 'A N') return this.reply(200, 'Switching to ASCII mode.');
+        return this.reply(504, 'Bad TYPE command.');
+      }
+      case 'STRU':
+        return arg.trim().toUpperCase() === 'F' ? this.reply(200, 'Structure set to F.') : this.reply(504, 'Bad STRU command.');
+      case 'MODE':
+        return arg.trim().toUpperCase() === 'S' ? this.reply(200, 'Mode set to S.') : this.reply(504, 'Bad MODE command.');
+      case 'PWD':
+      case 'XPWD':
+        return this.reply(257, `"${this.cwd.replaceAll('"', '""')}" is the current directory`);
+      case 'CWD':
+      case 'XCWD':
+        return this.cwdTo(arg);
+      case 'CDUP':
+      case 'XCUP':
+        return this.cwdTo('..');
+      case 'NOOP':
+        return this.reply(200, 'NOOP ok.');
+      case 'SIZE': {
+        const r = await resolveSafe(this.ctx.rootReal, this.cwd, arg);
+        return r?.stat.isFile() ? this.reply(213, String(r.stat.size)) : this.reply(550, 'Could not get file size.');
+      }
+      case 'MDTM': {
+        const r = await resolveSafe(this.ctx.rootReal, this.cwd, arg);
+        return r?.stat.isFile()
+          ? this.reply(213, formatMdtm(r.stat.mtime))
+          : this.reply(550, 'Could not get file modification time.');
+      }
+      case 'REST': {
+        const n = /^\d+$/.test(arg.trim()) ? Number(arg.trim()) : NaN;
+        if (!Number.isSafeInteger(n)) return this.reply(501, 'Invalid REST parameter.');
+        this.restOffset = n;
+        return this.reply(350, `Restart position accepted (${n}).`);
+      }
+      case 'EPSV':
+        if (arg.trim().toUpperCase() === 'ALL') return this.reply(200, 'EPSV ALL ok.');
+        return this.openPassive(true);
+      case 'PASV':
+        return this.openPassive(false);
+      case 'RETR':
+        return this.retr(arg);
+      case 'LIST':
+      case 'NLST':
+        return this.list(arg, cmd === 'NLST');
+      case 'ABOR':
+        return this.reply(225, 'No transfer to ABOR.');
+      default:
+        // Includes PORT/EPRT: active mode is not offered.
+        return this.reply(502, 'Command not implemented.');
+    }
+  }
+
+  private async pass(password: string): Promise<void> {
+    if (this.user === undefined) return this.reply(503, 'Login with USER first.');
+    const users = this.ctx.users;
+    const ok = users === undefined || (Object.hasOwn(users, this.user) && users[this.user] === password);
+    this.loggedIn = ok;
+    return ok ? this.reply(230, 'Login successful.') : this.reply(530, 'Login incorrect.');
+  }
+
+  private async cwdTo(arg: string): Promise<void> {
+    const r = await resolveSafe(this.ctx.rootReal, this.cwd, arg);
+    if (!r?.stat.isDirectory()) return this.reply(550, 'Failed to change directory.');
+    this.cwd = r.virtual;
+    return this.reply(250, 'Directory successfully changed.');
+  }
+
+  private async openPassive(extended: boolean): Promise<void> {
+    this.passive?.discard();
+    this.passive = undefined;
+    const local = plainAddress(this.control.localAddress);
+    if (!extended && !/^\d+\.\d+\.\d+\.\d+$/.test(local)) return this.reply(425, 'PASV needs IPv4; use EPSV.');
+    let p: Passive;
+    try {
+      p = await Passive.open(this.ctx.host, plainAddress(this.control.remoteAddress), this.ctx.trackSocket, this.ctx.trackServer);
+    } catch {
+      return this.reply(425, 'Cannot open passive connection.');
+    }
+    if (this.life.signal.aborted) {
+      p.discard();
+      return;
+    }
+    this.passive = p;
+    if (extended) return this.reply(229, `Entering Extended Passive Mode (|||${p.port}|)`);
+    return this.reply(227, `Entering Passive Mode (${local.replaceAll('.', ',')},${p.port >> 8},${p.port & 255}).`);
+  }
+
+  /** Waits (bounded, no polling) for the data connection of the last PASV/EPSV. */
+  private async takeData(signal: AbortSignal): Promise<net.Socket | undefined> {
+    const p = this.passive;
+    if (!p) return undefined;
+    this.passive = undefined;
+    const s = await raceAbort(p.connection, signal, DATA_WAIT_MS);
+    if (s) p.take();
+    p.discard(); // also drops a connection that arrived just as we gave up
+    if (!s || s.destroyed) return undefined;
+    this.data = s;
+    return s;
+  }
+
+  private async retr(arg: string): Promise<void> {
+    const offset = this.restOffset;
+    this.restOffset = 0;
+    const file = await resolveSafe(this.ctx.rootReal, this.cwd, arg);
+    const size = file?.stat.size ?? 0;
+    let fh: FileHandle | undefined;
+    try {
+      if (file?.stat.isFile()) fh = await fsp.open(file.real, 'r');
+    } catch {
+      fh = undefined;
+    }
+    if (!fh) return this.reply(550, 'Failed to open file.');
+    if (!this.passive) {
+      await fh.close().catch(noop);
+      return this.reply(425, 'Use PASV or EPSV first.');
+    }
+
+    const ctl = new AbortController();
+    const onLife = (): void => ctl.abort('session');
+    this.life.signal.addEventListener('abort', onLife, { once: true });
+    this.transfer = ctl;
+    let sending = false;
+    try {
+      const data = await this.takeData(ctl.signal);
+      if (!data) return await this.afterAbort(ctl, 425, 'Failed to establish connection.');
+      data.once('close', () => {
+        if (sending) ctl.abort('data-closed');
+      });
+      // Errors of the error fault are decided when the transfer starts; stall/drop are read live.
+      const f = this.ctx.fault();
+      const errorAt = f.type === 'error' ? (f.afterBytes ?? 0) : undefined;
+      this.ctx.countTransfer();
+      await this.reply(150, `Opening BINARY mode data connection for ${arg} (${size} bytes).`);
+      sending = true;
+      const outcome = await sendFile(this.ctx, fh, offset, data, errorAt, ctl.signal);
+      fh = undefined; // sendFile's stream owns and closes the handle
+      sending = false;
+      // From here on an ABOR has nothing to abort; it queues and gets 225 after our reply.
+      this.transfer = undefined;
+      if (outcome === 'drop') {
+        data.destroy();
+        this.control.destroy();
+        return;
+      }
+      if (outcome === 'aborted') return await this.afterAbort(ctl, 426, 'Connection closed; transfer aborted.');
+      // 'done' or 'error': half-close and wait until the client has read everything, so the
+      // reply cannot overtake the data.
+      data.end();
+      if (!data.closed) await waitEvent(data, 'close', this.life.signal, DATA_CLOSE_WAIT_MS);
+      data.destroy();
+      if (outcome === 'done') return await this.reply(226, 'Transfer complete.');
+      return await this.reply(426, 'Connection closed; transfer aborted.');
+    } finally {
+      if (fh) await fh.close().catch(noop);
+      this.life.signal.removeEventListener('abort', onLife);
+      if (this.transfer === ctl) this.transfer = undefined;
+      this.data?.destroy();
+      this.data = undefined;
+    }
+  }
+
+  /** Replies for a transfer that did not complete; an ABOR gets its own 226 after the failure reply. */
+  private async afterAbort(ctl: AbortController, code: number, text: string): Promise<void> {
+    const reason: unknown = ctl.signal.reason;
+    if (reason === 'session') return;
+    this.data?.destroy();
+    if (reason === 'abor') {
+      await this.reply(426, 'Connection closed; transfer aborted.');
+      return this.reply(226, 'ABOR successful.');
+    }
+    return this.reply(code, text);
+  }
+
+  private async list(arg: string, namesOnly: boolean): Promise<void> {
+    // Clients send ls-style flags such as "LIST -a"; they do not change our listing.
+    const target = await resolveSafe(this.ctx.rootReal, this.cwd, arg.replace(/^(\s*-\S*)+\s*/, ''));
+    if (!target) return this.reply(550, 'Failed to open directory.');
+    const text = Buffer.from(await formatListing(this.ctx.rootReal, target, namesOnly), 'utf8');
+    if (!this.passive) return this.reply(425, 'Use PASV or EPSV first.');
+    const data = await this.takeData(this.life.signal);
+    if (!data) return this.reply(425, 'Failed to establish connection.');
+    await this.reply(150, 'Here comes the directory listing.');
+    if (!(await this.ctx.bucket.take(text.length, this.life.signal))) return;
+    data.end(text);
+    if (!data.closed) await waitEvent(data, 'close', this.life.signal, DATA_CLOSE_WAIT_MS);
+    data.destroy();
+    this.data = undefined;
+    return this.reply(226, 'Directory send OK.');
+  }
+}

@@ -1,0 +1,112 @@
+// `smartftp get` end to end against emulated mirrors running in their own processes, so that a
+// mirror can be killed (SIGKILL) or stopped (SIGSTOP) for real mid-transfer.
+
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { content, mirrorRoots, removeAll, runCli, sha256, sha256File, tempDir, writeCert, type CliEvent } from '../helpers/fixtures.js';
+import { startMirrorProcess, type MirrorProcess } from '../helpers/mirror-process.js';
+
+const MiB = 1024 * 1024;
+const started: MirrorProcess[] = [];
+const dirs: string[] = [];
+
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((m) => m.stop()));
+  removeAll(dirs.splice(0));
+});
+
+/** One process per mirror, so one can be killed alone. */
+async function mirrors(roots: string[], rate: number) {
+  const procs = await Promise.all(roots.map((root) => startMirrorProcess({ roots: [root], rate })));
+  started.push(...procs);
+  dirs.push(...roots);
+  return procs.map((p, i) => ({ proc: p, url: p.servers[0]!.url + 'pub', name: `m${i + 1}` }));
+}
+
+function doneEvent(events: CliEvent[]) {
+  const done = events.find((e) => e.type === 'done');
+  expect(done, 'a done event').toBeDefined();
+  return done as CliEvent & { bytesByMirror: Record<string, number>; size: number };
+}
+
+describe('get: failover with resume', () => {
+  const size = 64 * MiB;
+  const data = content(size, 7);
+  const expected = sha256(data);
+
+  it('finishes on the next mirror when the first is killed a third of the way', async () => {
+    const roots = mirrorRoots(3, { 'pub/big.bin': data });
+    const ms = await mirrors(roots, 24_000_000);
+    const work = tempDir();
+    dirs.push(work);
+    const cert = writeCert(work, ms);
+    const run = runCli(['get', 'big.bin', '--cert', cert, '-d', work, '--json']);
+    await run.waitFor((e) => e.type === 'progress' && e.mirror === 'm1' && (e.bytes as number) >= size / 3);
+    ms[0]!.proc.signal('SIGKILL');
+    expect(await run.exit).toBe(0);
+
+    expect(sha256File(join(work, 'big.bin'))).toBe(expected);
+    expect(existsSync(join(work, 'big.bin.part'))).toBe(false);
+    const failover = run.events.find((e) => e.type === 'failover');
+    expect(failover).toMatchObject({ mirror: 'm1', kind: 'broken' });
+    const done = doneEvent(run.events);
+    const fetched = Object.values(done.bytesByMirror).reduce((a, b) => a + b, 0);
+    expect(done.bytesByMirror.m1).toBeGreaterThan(size / 4);
+    expect(done.bytesByMirror.m2).toBeGreaterThan(0);
+    expect(fetched - size).toBeLessThanOrEqual(MiB);
+    expect(fetched).toBeGreaterThanOrEqual(size);
+  });
+
+  it('leaves a stopped mirror within the stall timeout plus one second', async () => {
+    const roots = mirrorRoots(3, { 'pub/big.bin': data });
+    const ms = await mirrors(roots, 24_000_000);
+    const work = tempDir();
+    dirs.push(work);
+    const cert = writeCert(work, ms); // stall_timeout: 3s
+    const run = runCli(['get', 'big.bin', '--cert', cert, '-d', work, '--json']);
+    await run.waitFor((e) => e.type === 'progress' && e.mirror === 'm1' && (e.bytes as number) >= size / 3);
+    ms[0]!.proc.signal('SIGSTOP');
+    const stoppedAt = Date.now();
+    const failover = await run.waitFor((e) => e.type === 'failover', 15_000);
+    const switchedAfter = (Date.now() - stoppedAt) / 1000;
+    expect(failover).toMatchObject({ mirror: 'm1', kind: 'stalled' });
+    expect(switchedAfter).toBeLessThanOrEqual(3 + 1);
+    expect(await run.exit).toBe(0);
+
+    expect(sha256File(join(work, 'big.bin'))).toBe(expected);
+    const done = doneEvent(run.events);
+    const fetched = Object.values(done.bytesByMirror).reduce((a, b) => a + b, 0);
+    expect(fetched - size).toBeLessThanOrEqual(MiB);
+  });
+});
+
+describe('get: interrupted and resumed', () => {
+  it('Ctrl-C keeps the .part; the next run fetches only the rest', async () => {
+    const size = 32 * MiB;
+    const data = content(size, 11);
+    const roots = mirrorRoots(2, { 'pub/f.bin': data });
+    const ms = await mirrors(roots, 12_000_000);
+    const work = tempDir();
+    dirs.push(work);
+    const cert = writeCert(work, ms);
+    const first = runCli(['get', 'f.bin', '--cert', cert, '-d', work, '--json']);
+    await first.waitFor((e) => e.type === 'progress' && (e.bytes as number) >= size / 3);
+    first.child.kill('SIGINT');
+    expect(await first.exit).toBe(130);
+    const part = join(work, 'f.bin.part');
+    const partial = statSync(part).size;
+    expect(partial).toBeGreaterThan(0);
+    expect(partial).toBeLessThan(size);
+    expect(readFileSync(part).equals(data.subarray(0, partial))).toBe(true);
+    expect(existsSync(join(work, 'f.bin'))).toBe(false);
+
+    const second = runCli(['get', 'f.bin', '--cert', cert, '-d', work, '--json']);
+    expect(await second.exit).toBe(0);
+    expect(sha256File(join(work, 'f.bin'))).toBe(sha256(data));
+    const done = doneEvent(second.events);
+    const fetched = Object.values(done.bytesByMirror).reduce((a, b) => a + b, 0);
+    expect(Math.abs(fetched - (size - partial))).toBeLessThanOrEqual(MiB);
+    expect(done).toMatchObject({ resumedFrom: partial });
+  });
+});

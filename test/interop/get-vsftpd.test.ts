@@ -1,0 +1,114 @@
+// `smartftp get` against real vsftpd mirrors started by the test: failover when one is killed or
+// stopped mid-transfer, 550, 421, and resume after Ctrl-C.
+
+import { chmodSync, existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from 'basic-ftp';
+import { afterEach, expect, it } from 'vitest';
+import { content, mirrorRoots, putFile, removeAll, runCli, sha256, sha256File, tempDir, writeCert, type CliEvent } from '../helpers/fixtures.js';
+import { describeWithVsftpd, startVsftpd, type Vsftpd } from '../helpers/vsftpd.js';
+
+const MiB = 1024 * 1024;
+const started: Vsftpd[] = [];
+const dirs: string[] = [];
+
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((v) => v.stop()));
+  removeAll(dirs.splice(0));
+});
+
+/** vsftpd serves a root the ftp user can read but not write. */
+function readableRoots(n: number, files: Record<string, Buffer>): string[] {
+  const roots = mirrorRoots(n, files);
+  for (const r of roots) {
+    chmodSync(r, 0o755);
+    chmodSync(join(r, 'pub'), 0o755);
+  }
+  dirs.push(...roots);
+  return roots;
+}
+
+async function vsftpds(roots: string[], opts: { rate?: number; maxClients?: number } = {}) {
+  const servers = await Promise.all(roots.map((root) => startVsftpd({ root, rateBytesPerSec: opts.rate, maxClients: opts.maxClients })));
+  started.push(...servers);
+  return servers.map((v, i) => ({ v, url: v.url + 'pub', name: `v${i + 1}` }));
+}
+
+function work(): string {
+  const d = tempDir();
+  dirs.push(d);
+  return d;
+}
+
+function fetched(events: CliEvent[]): number {
+  const done = events.find((e) => e.type === 'done')! as unknown as { bytesByMirror: Record<string, number> };
+  return Object.values(done.bytesByMirror).reduce((a, b) => a + b, 0);
+}
+
+describeWithVsftpd('get against vsftpd', () => {
+  const size = 32 * MiB;
+  const data = content(size, 21);
+
+  it('resumes on the next vsftpd when the first is killed a third of the way', async () => {
+    const ms = await vsftpds(readableRoots(3, { 'pub/big.bin': data }), { rate: 12_000_000 });
+    const dir = work();
+    const run = runCli(['get', 'big.bin', '--cert', writeCert(dir, ms), '-d', dir, '--json']);
+    await run.waitFor((e) => e.type === 'progress' && e.mirror === 'v1' && (e.bytes as number) >= size / 3);
+    ms[0]!.v.signal('SIGKILL');
+    expect(await run.exit).toBe(0);
+    expect(sha256File(join(dir, 'big.bin'))).toBe(sha256(data));
+    expect(run.events.find((e) => e.type === 'failover')).toMatchObject({ mirror: 'v1', kind: 'broken' });
+    expect(fetched(run.events) - size).toBeLessThanOrEqual(MiB);
+  });
+
+  it('leaves a stopped vsftpd within the stall timeout plus one second', async () => {
+    const ms = await vsftpds(readableRoots(2, { 'pub/big.bin': data }), { rate: 12_000_000 });
+    const dir = work();
+    const run = runCli(['get', 'big.bin', '--cert', writeCert(dir, ms), '-d', dir, '--json']);
+    await run.waitFor((e) => e.type === 'progress' && e.mirror === 'v1' && (e.bytes as number) >= size / 3);
+    ms[0]!.v.signal('SIGSTOP');
+    const t0 = Date.now();
+    const failover = await run.waitFor((e) => e.type === 'failover', 15_000);
+    expect(failover).toMatchObject({ mirror: 'v1', kind: 'stalled' });
+    expect((Date.now() - t0) / 1000).toBeLessThanOrEqual(3 + 1);
+    expect(await run.exit).toBe(0);
+    expect(sha256File(join(dir, 'big.bin'))).toBe(sha256(data));
+    expect(fetched(run.events) - size).toBeLessThanOrEqual(MiB);
+  });
+
+  it('skips a vsftpd without the file (550) and one that is full (421)', async () => {
+    const small = content(2 * MiB, 4);
+    const roots = readableRoots(3, {});
+    putFile(roots[1]!, 'pub/s.bin', small);
+    putFile(roots[2]!, 'pub/s.bin', small);
+    const [missing, full, good] = await vsftpds(roots, { maxClients: 1 });
+    // Occupy the only session of the second mirror.
+    const holder = new Client(5000);
+    await holder.access({ host: '127.0.0.1', port: full!.v.port, user: 'anonymous', password: 'x' });
+    try {
+      const dir = work();
+      const run = runCli(['get', 's.bin', '--cert', writeCert(dir, [missing!, full!, good!]), '-d', dir, '--json']);
+      expect(await run.exit).toBe(0);
+      expect(run.events.filter((e) => e.type === 'failover').map((e) => `${e.mirror}:${e.kind}`)).toEqual(['v1:missing', 'v2:busy']);
+      expect(sha256File(join(dir, 's.bin'))).toBe(sha256(small));
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('Ctrl-C keeps the .part; the next run fetches only the rest', async () => {
+    const ms = await vsftpds(readableRoots(2, { 'pub/big.bin': data }), { rate: 12_000_000 });
+    const dir = work();
+    const cert = writeCert(dir, ms);
+    const first = runCli(['get', 'big.bin', '--cert', cert, '-d', dir, '--json']);
+    await first.waitFor((e) => e.type === 'progress' && (e.bytes as number) >= size / 3);
+    first.child.kill('SIGINT');
+    expect(await first.exit).toBe(130);
+    const partial = statSync(join(dir, 'big.bin.part')).size;
+    expect(existsSync(join(dir, 'big.bin'))).toBe(false);
+    const second = runCli(['get', 'big.bin', '--cert', cert, '-d', dir, '--json']);
+    expect(await second.exit).toBe(0);
+    expect(sha256File(join(dir, 'big.bin'))).toBe(sha256(data));
+    expect(Math.abs(fetched(second.events) - (size - partial))).toBeLessThanOrEqual(MiB);
+  });
+});
