@@ -1,7 +1,7 @@
 // `smartftp get` against real vsftpd mirrors started by the test: failover when one is killed or
 // stopped mid-transfer, 550, 421, and resume after Ctrl-C.
 
-import { chmodSync, existsSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'basic-ftp';
 import { afterEach, expect, it } from 'vitest';
@@ -21,6 +21,7 @@ afterEach(async () => {
 function readableRoots(n: number, files: Record<string, Buffer>): string[] {
   const roots = mirrorRoots(n, files);
   for (const r of roots) {
+    mkdirSync(join(r, 'pub'), { recursive: true });
     chmodSync(r, 0o755);
     chmodSync(join(r, 'pub'), 0o755);
   }
@@ -81,6 +82,7 @@ describeWithVsftpd('get against vsftpd', () => {
     const roots = readableRoots(3, {});
     putFile(roots[1]!, 'pub/s.bin', small);
     putFile(roots[2]!, 'pub/s.bin', small);
+    for (const r of roots) chmodSync(join(r, 'pub'), 0o755);
     const [missing, full, good] = await vsftpds(roots, { maxClients: 1 });
     // Occupy the only session of the second mirror.
     const holder = new Client(5000);
