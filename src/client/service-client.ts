@@ -31,6 +31,8 @@ export interface ServiceClientOptions {
   random?: () => number;
   /** Most probes of unmeasured mirrors at once (0: never probe). */
   maxProbes?: number;
+  /** Paces received bytes (the benchmark's emulated client link). */
+  pace?: (bytes: number) => Promise<void> | void;
 }
 
 export class ServiceClient {
@@ -83,6 +85,7 @@ export class ServiceClient {
       events: this.options.events,
       stall: this.stall,
       sha256: extra.sha256,
+      pace: this.options.pace,
     });
     await request.prepare();
     let result: DownloadResult;

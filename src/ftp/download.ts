@@ -38,6 +38,8 @@ export interface DownloadOptions {
   sha256?: string;
   /** Minimum interval between progress events, ms. */
   progressIntervalMs?: number;
+  /** Paces received bytes (the benchmark's emulated client link); resolves when more may come. */
+  pace?: (bytes: number) => Promise<void> | void;
 }
 
 export interface DownloadResult {
@@ -237,7 +239,7 @@ export class DownloadRequest implements Request<DownloadResult> {
           rate: seconds > 0 ? received / seconds : 0,
         });
       }
-    });
+    }, this.options.pace);
     const onAbort = () => client.close();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -277,6 +279,7 @@ export class DownloadRequest implements Request<DownloadResult> {
       let firstByteAt = 0;
       let cut = false;
       const watchdog = new StallWatchdog(this.options.stall, () => client.close());
+      const pace = this.options.pace;
       const sink = new Writable({
         write(chunk: Buffer, _encoding, callback) {
           if (received === 0) firstByteAt = performance.now();
@@ -286,7 +289,9 @@ export class DownloadRequest implements Request<DownloadResult> {
             cut = true; // enough measured; basic-ftp can only abort by closing
             client.close();
           }
-          callback();
+          const paced = pace?.(chunk.length);
+          if (paced) paced.then(() => callback(), callback);
+          else callback();
         },
       });
       const onAbort = () => client.close();

@@ -17,6 +17,8 @@ export class FileSink extends Writable {
     start: number,
     private readonly path: string,
     private readonly onBytes: (n: number) => void,
+    /** Optional pacing after each write (the benchmark's client link): delays the next read. */
+    private readonly pace?: (n: number) => Promise<void> | void,
   ) {
     super();
     this.position = start;
@@ -30,10 +32,13 @@ export class FileSink extends Writable {
       }
       this.position += chunk.length;
       this.onBytes(chunk.length);
-      callback();
     } catch (error) {
       this.localError = localFault(error, this.path);
       callback(this.localError);
+      return;
     }
+    const paced = this.pace?.(chunk.length);
+    if (paced) paced.then(() => callback(), callback);
+    else callback();
   }
 }

@@ -32,7 +32,7 @@ export async function startMirrorProcess(opts: {
   if (opts.maxSessions !== undefined) args.push('--max-sessions', String(opts.maxSessions));
   if (opts.fault !== undefined) args.push('--fault', JSON.stringify(opts.fault));
 
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...args, '--exit-with-parent'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let exited = child.exitCode !== null || child.signalCode !== null;
   const exit = new Promise<void>((resolve) => {
     child.once('exit', () => {

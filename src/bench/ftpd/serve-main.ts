@@ -43,6 +43,7 @@ async function main(): Promise<void> {
       port: { type: 'string', multiple: true },
       rate: { type: 'string' },
       delay: { type: 'string' },
+      'exit-with-parent': { type: 'boolean' },
       'max-sessions': { type: 'string' },
       fault: { type: 'string' },
     },
@@ -79,6 +80,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // With --exit-with-parent, stdin is a pipe from the parent: when it closes (the parent is gone,
+  // even by SIGKILL), the servers go too, so a crashed test run leaves no orphan behind.
+  if (values['exit-with-parent']) {
+    process.stdin.on('end', stop).on('close', stop).resume();
+  }
   process.stdout.on('error', () => {}); // a vanished reader must not kill the servers
   process.stdout.write(`${JSON.stringify({ pid: process.pid, servers })}\n`);
 }
