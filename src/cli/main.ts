@@ -8,11 +8,24 @@ import { EXIT } from './exit-codes.js';
 import { runGet, type GetOptions } from './get.js';
 import { collect } from './load-cert.js';
 import { runMirrors, type MirrorsOptions } from './mirrors.js';
+import { runServe, type ServeOptions } from './serve.js';
 
 function durationArg(value: string): number {
   const seconds = parseDuration(value);
   if (seconds === undefined || seconds <= 0) throw new InvalidArgumentError('expected a duration such as 10, 2.5s or 500ms');
   return seconds;
+}
+
+function listOfNumbers(value: string): number[] {
+  const list = value.split(',').map(Number);
+  if (list.length === 0 || list.some((n) => !Number.isFinite(n) || n < 0)) throw new InvalidArgumentError('expected numbers separated by commas');
+  return list;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number >= 0');
+  return n;
 }
 
 function sha256Arg(value: string): string {
@@ -53,6 +66,17 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--no-state', 'neither read nor save measurements')
     .option('--state-dir <dir>', 'where measurements are kept (default $XDG_STATE_HOME/smartftp)')
     .action(async (options: MirrorsOptions) => setCode(await runMirrors(options)));
+
+  program
+    .command('serve')
+    .description("run the certificate's 127.0.0.1 mirrors as local emulated FTP servers (demo and trials)")
+    .option('--cert <source>', 'the service certificate (default ./mirrors.yaml)', collect)
+    .option('--root <dir>', 'serve this directory (default: a generated tree of sample files)')
+    .option('--rates <mbit,...>', 'link capacity per mirror in Mbit/s, in certificate order; 0 = unlimited', listOfNumbers)
+    .option('--delay <ms>', 'added delay on every control reply', nonNegativeInt)
+    .option('--max-sessions <n>', 'sessions per mirror before 421', nonNegativeInt)
+    .option('--fault <name:kill@seconds>', 'kill a mirror after some seconds (repeatable)', collect)
+    .action(async (options: ServeOptions) => setCode(await runServe(options)));
 
   const cert = program.command('cert').description('service certificates');
   cert
