@@ -4,7 +4,8 @@
 
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync } from 'node:fs';
-import { posix } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname, posix } from 'node:path';
 import { Writable } from 'node:stream';
 import type { MirrorSpec } from '../certificate/types.js';
 import type { Meter, Request } from '../director/director.js';
@@ -85,6 +86,11 @@ export class DownloadRequest implements Request<DownloadResult> {
 
   /** Look at what a previous run left, once, and announce the download. */
   async prepare(): Promise<void> {
+    try {
+      await mkdir(dirname(this.options.dest), { recursive: true });
+    } catch (error) {
+      throw localFault(error, dirname(this.options.dest));
+    }
     this.onDisk = await partialLength(this.options.dest);
     this.resumedFrom = this.onDisk;
     const meta = await readMeta(this.options.dest);
