@@ -1,0 +1,97 @@
+// Measurements and their persistence.
+
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { snapshot, StateStore, defaultStateDir, serviceFileName } from '../../src/director/state.js';
+import { emptyStats, inCooldown, MIN_SAMPLE_BYTES, recordFailure, recordSuccess, recordThroughput } from '../../src/director/stats.js';
+import type { MirrorSpec } from '../../src/certificate/types.js';
+import { tempDir } from '../helpers/fixtures.js';
+
+const MiB = 1024 * 1024;
+
+describe('stats', () => {
+  it('ignores transfers too small to say anything about bandwidth', () => {
+    const s = emptyStats();
+    recordThroughput(s, MIN_SAMPLE_BYTES - 1, 0.001, 1);
+    expect(s.samples).toBe(0);
+    expect(s.throughput).toBe(0);
+  });
+
+  it('starts as a byte-weighted mean, then follows changes as an EWMA', () => {
+    const s = emptyStats();
+    recordThroughput(s, 4 * MiB, 4, 1); // 1 MiB/s
+    recordThroughput(s, 4 * MiB, 1, 2); // 4 MiB/s
+    expect(s.throughput).toBeCloseTo(2.5 * MiB, -3); // plain mean of two full-weight samples
+    // A small (64 KiB) fast sample moves the figure far less than a big one would.
+    const before = s.throughput;
+    recordThroughput(s, 64 * 1024, 64 * 1024 / (100 * MiB), 3);
+    const smallShift = s.throughput - before;
+    const t = emptyStats();
+    Object.assign(t, { throughput: before, samples: 2 });
+    recordThroughput(t, 4 * MiB, 4 / 100, 3);
+    expect(smallShift).toBeLessThan((t.throughput - before) / 4);
+    // After many samples at a new speed, the figure converges to it.
+    for (let i = 0; i < 30; i++) recordThroughput(s, 4 * MiB, 2, 10 + i);
+    expect(s.throughput / (2 * MiB)).toBeGreaterThan(0.97);
+  });
+
+  it('cools a failing mirror down for longer with every failure, and a success ends it', () => {
+    const s = emptyStats();
+    recordFailure(s, 'broken', 0);
+    const first = s.cooldownUntil;
+    recordFailure(s, 'broken', 0);
+    expect(s.cooldownUntil).toBe(2 * first);
+    expect(inCooldown(s, first)).toBe(true);
+    recordSuccess(s, 1);
+    expect(inCooldown(s, 2)).toBe(false);
+    expect(s.failures).toEqual([]);
+  });
+
+  it('a missing file is no fault of the mirror', () => {
+    const s = emptyStats();
+    recordFailure(s, 'missing', 0);
+    expect(inCooldown(s, 1)).toBe(false);
+  });
+});
+
+describe('state store', () => {
+  const mirrors: MirrorSpec[] = ['a', 'b'].map((n) => ({ name: n, url: `ftp://${n}/`, protocol: 'ftp', host: n, port: 21, basePath: '/', maxConnections: 2 }));
+
+  it('defaults to $XDG_STATE_HOME/smartftp, else ~/.local/state/smartftp', () => {
+    expect(defaultStateDir({ XDG_STATE_HOME: '/x/state' })).toBe('/x/state/smartftp');
+    expect(defaultStateDir({})).toMatch(/\.local\/state\/smartftp$/);
+    expect(serviceFileName('ftp.example.org/pub')).toBe('ftp.example.org_pub.json');
+  });
+
+  it('round-trips, keeps only current mirrors, and leaves no temporary file', async () => {
+    const dir = tempDir();
+    const store = new StateStore(dir);
+    const stats = { a: emptyStats(), gone: emptyStats() };
+    recordThroughput(stats.a, 2 * MiB, 1, 5);
+    await store.save(snapshot('svc', mirrors, stats, { membershipCheckedAt: 7 }, 1000));
+    expect(readdirSync(dir)).toEqual(['svc.json']);
+    const { state, warning } = await store.load('svc');
+    expect(warning).toBeUndefined();
+    expect(state?.stats.a?.throughput).toBe(2 * MiB);
+    expect(state?.stats.gone).toBeUndefined();
+    expect(state?.mirrors.map((m) => m.name)).toEqual(['a', 'b']);
+    expect(state?.membershipCheckedAt).toBe(7);
+  });
+
+  it('a corrupt, foreign or old-version file is a warning and a fresh start', async () => {
+    const dir = tempDir();
+    mkdirSync(dir, { recursive: true });
+    const store = new StateStore(dir);
+    writeFileSync(store.path('svc'), '{"version": 1, "service": "svc", "stats": {');
+    expect(await store.load('svc')).toMatchObject({ state: undefined, warning: expect.stringContaining('corrupt') });
+    writeFileSync(store.path('svc'), JSON.stringify({ version: 0, service: 'svc', mirrors: [], stats: {} }));
+    expect(await store.load('svc')).toMatchObject({ state: undefined, warning: expect.stringContaining('version') });
+    expect(await store.load('other')).toEqual({ state: undefined });
+    // A mangled entry is dropped, the rest kept.
+    writeFileSync(store.path('svc'), JSON.stringify({ version: 1, service: 'svc', savedAt: '', mirrors: [], stats: { a: { ...emptyStats(), throughput: 5 }, b: { throughput: 'fast' } } }));
+    const { state } = await store.load('svc');
+    expect(Object.keys(state!.stats)).toEqual(['a']);
+    expect(readFileSync(store.path('svc'), 'utf8')).toContain('fast'); // loading never rewrites
+  });
+});
