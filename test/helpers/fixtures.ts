@@ -89,6 +89,8 @@ export interface CliRun {
   child: ChildProcess;
   events: CliEvent[];
   stderr: () => string;
+  /** Everything printed on stdout so far. */
+  stdout: () => string;
   /** Resolves with the first event that satisfies `test` (rejects after `timeoutMs`). */
   waitFor(test: (e: CliEvent) => boolean, timeoutMs?: number): Promise<CliEvent>;
   exit: Promise<number>;
@@ -105,13 +107,15 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
   const listeners = new Set<() => void>();
   let buffer = '';
   let err = '';
+  let out = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
     buffer += chunk;
     let nl: number;
     while ((nl = buffer.indexOf('\n')) >= 0) {
       const line = buffer.slice(0, nl);
       buffer = buffer.slice(nl + 1);
-      if (line.startsWith('{')) events.push(JSON.parse(line) as CliEvent);
+      if (line.startsWith('{"time"')) events.push(JSON.parse(line) as CliEvent);
     }
     for (const l of listeners) l();
   });
@@ -148,7 +152,7 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
       child.on('exit', onExit);
       check();
     });
-  return { child, events, stderr: () => err, waitFor, exit };
+  return { child, events, stderr: () => err, stdout: () => out, waitFor, exit };
 }
 
 export function removeAll(paths: string[]): void {
