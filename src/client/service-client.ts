@@ -86,6 +86,7 @@ export class ServiceClient {
       stall: this.stall,
       sha256: extra.sha256,
       pace: this.options.pace,
+      switchFaster: !!this.director.policy.explores,
     });
     await request.prepare();
     let result: DownloadResult;

@@ -24,6 +24,8 @@ export interface Meter {
   transferred(bytes: number, seconds: number): void;
   /** What is known of the mirror so far (read-only). */
   readonly known: Readonly<MirrorStats>;
+  /** The fastest other mirror measured and not cooling down, if any. */
+  bestAlternative(): { name: string; throughput: number } | undefined;
 }
 
 /** The paper's IRequest. */
@@ -130,7 +132,22 @@ export class Director {
       connected: (ms) => recordLatency(stats, ms),
       transferred: (bytes, seconds) => recordThroughput(stats, bytes, seconds, this.now()),
       known: stats,
+      bestAlternative: () => {
+        const now = this.now();
+        let best: { name: string; throughput: number } | undefined;
+        for (const m of this.mirrors) {
+          const s = this.stats[m.name];
+          if (m.name === mirror.name || !s || s.throughput <= 0 || inCooldown(s, now)) continue;
+          if (!best || s.throughput > best.throughput) best = { name: m.name, throughput: s.throughput };
+        }
+        return best;
+      },
     };
+  }
+
+  /** The best-ranked mirror not yet tried in this pass. */
+  private next(tried: Set<string>): MirrorSpec | undefined {
+    return this.rank().find((m) => !tried.has(m.name));
   }
 
   /** The paper's IDirector.apply: the request's result, or AllMirrorsFailed with every attempt. */
@@ -139,9 +156,12 @@ export class Director {
     const signal = this.signal ?? new AbortController().signal;
     for (let pass = 0; pass < this.maxPasses; pass++) {
       const before = request.progress?.() ?? 0;
-      const order = this.rank();
-      if (pass === 0) this.explore(order, request, signal);
-      for (const mirror of order) {
+      const tried = new Set<string>();
+      const first = this.rank();
+      if (pass === 0) this.explore(first, request, signal);
+      // Re-ranked after every failure: what the failed attempt measured counts at once.
+      for (let mirror = first[0]; mirror; mirror = this.next(tried)) {
+        tried.add(mirror.name);
         if (signal.aborted) throw new Interrupted();
         try {
           const result = await request.action(mirror, signal, this.meter(mirror));

@@ -1,6 +1,7 @@
-// Error kinds a request reports to the director (DESIGN.md, "Error kinds").
+// Error kinds a request reports to the director (DESIGN.md, "Error kinds"). 'slow' is ours: the
+// transfer was given up for a mirror measured much faster, which is no fault of the mirror.
 
-export type ErrorKind = 'unreachable' | 'busy' | 'missing' | 'stalled' | 'broken' | 'mismatch' | 'auth';
+export type ErrorKind = 'unreachable' | 'busy' | 'missing' | 'stalled' | 'broken' | 'mismatch' | 'auth' | 'slow';
 
 /** A service-specific failure translated into a general one, as the paper's RequestException. */
 export class RequestError extends Error {

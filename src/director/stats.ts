@@ -45,6 +45,8 @@ export const FULL_WEIGHT_BYTES = 1024 * 1024;
 /** After this many samples the mean becomes an EWMA (aria2 does the same with alpha 0.2 from the 5th). */
 const MEAN_SAMPLES = 4;
 const ALPHA = 0.3;
+/** A full-weight sample this many times off the estimate replaces it. */
+const CHANGE_FACTOR = 2;
 
 /**
  * Record the data phase of one transfer. The first few samples form a plain (byte-weighted) mean,
@@ -60,6 +62,11 @@ export function recordThroughput(s: MirrorStats, bytes: number, seconds: number,
   } else if (s.samples < MEAN_SAMPLES) {
     const w = weight / (s.samples + weight);
     s.throughput += w * (sample - s.throughput);
+  } else if (weight >= 1 && (sample > CHANGE_FACTOR * s.throughput || sample * CHANGE_FACTOR < s.throughput)) {
+    // A full-weight sample this far off means the mirror's situation changed (aria2 restarts its
+    // mean when speed drops below 80 %); an EWMA would take many files to notice.
+    s.throughput = sample;
+    s.samples = 0;
   } else {
     s.throughput += ALPHA * weight * (sample - s.throughput);
   }
@@ -83,6 +90,7 @@ const BASE_COOLDOWN_MS: Record<ErrorKind, number> = {
   unreachable: 30_000,
   busy: 5_000,
   missing: 0, // the file is missing there, the mirror is fine
+  slow: 0, // left for a faster one: a ranking matter, not a fault
   stalled: 30_000,
   broken: 15_000,
   mismatch: 60_000,
@@ -93,7 +101,7 @@ const MAX_FAILURES_KEPT = 8;
 
 export function recordFailure(s: MirrorStats, kind: ErrorKind, now: number): void {
   s.lastUsed = now;
-  if (kind === 'missing') return;
+  if (kind === 'missing' || kind === 'slow') return;
   s.failures.push(kind);
   if (s.failures.length > MAX_FAILURES_KEPT) s.failures.shift();
   const base = BASE_COOLDOWN_MS[kind];

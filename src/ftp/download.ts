@@ -11,6 +11,7 @@ import type { MirrorSpec } from '../certificate/types.js';
 import type { Meter, Request } from '../director/director.js';
 import { Interrupted, RequestError } from '../director/errors.js';
 import type { EventSink } from '../ui/events.js';
+import { formatRate } from '../ui/format.js';
 import { classifyTransferError } from './classify.js';
 import {
   finalizePartial,
@@ -41,7 +42,17 @@ export interface DownloadOptions {
   progressIntervalMs?: number;
   /** Paces received bytes (the benchmark's emulated client link); resolves when more may come. */
   pace?: (bytes: number) => Promise<void> | void;
+  /** Leave a mirror mid-transfer for one measured much faster (a ranking matter, see SWITCH). */
+  switchFaster?: boolean;
 }
+
+/**
+ * When to give up a transfer for a faster mirror (aria2 looks for a faster one every 10 s): after
+ * the transfer has run `afterMs`, if another mirror was measured `factor` times faster than this
+ * transfer's own rate and moving would save at least `minGainS` seconds on the rest of the file.
+ * The offset on disk carries over, so nothing is fetched twice.
+ */
+export const SWITCH = { afterMs: 3000, everyMs: 1000, factor: 2, minGainS: 5 };
 
 export interface DownloadResult {
   dest: string;
@@ -248,17 +259,36 @@ export class DownloadRequest implements Request<DownloadResult> {
     }, this.options.pace);
     const onAbort = () => client.close();
     signal.addEventListener('abort', onAbort, { once: true });
+    let faster: { name: string; throughput: number; rate: number } | undefined;
+    const switcher = this.options.switchFaster
+      ? setInterval(() => {
+          const elapsedMs = performance.now() - firstByteAt;
+          if (received === 0 || elapsedMs < SWITCH.afterMs) return;
+          const rate = received / (elapsedMs / 1000);
+          const alt = meter.bestAlternative();
+          if (!alt || alt.throughput < SWITCH.factor * rate) return;
+          const rest = size - offset - received;
+          if (rest / rate - rest / alt.throughput < SWITCH.minGainS) return;
+          faster = { ...alt, rate };
+          client.close();
+        }, SWITCH.everyMs)
+      : undefined;
+    switcher?.unref();
     try {
       await client.downloadTo(sink, remote, offset);
     } catch (error) {
       if (signal.aborted) throw new Interrupted();
       if (sink.localError) throw sink.localError;
+      if (faster) {
+        throw new RequestError('slow', `${formatRate(faster.rate)} here, ${faster.name} was measured at ${formatRate(faster.throughput)}`);
+      }
       if (watchdog.fired) {
         throw new RequestError('stalled', `no data from ${mirror.name} for ${(silentFor / 1000).toFixed(1)} s at byte ${offset + received}`);
       }
       throw classifyTransferError(error);
     } finally {
       watchdog.stop();
+      clearInterval(switcher);
       signal.removeEventListener('abort', onAbort);
       closeSync(fd);
       // The data phase says how fast this mirror delivers, whether or not it finished.

@@ -79,6 +79,8 @@ function describeKind(kind: string): string {
       return 'has a different copy';
     case 'auth':
       return 'refused the login';
+    case 'slow':
+      return 'is slow';
     default:
       return kind; // stalled, broken
   }

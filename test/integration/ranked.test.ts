@@ -1,7 +1,7 @@
 // The ranked director against emulated mirrors of different speeds: measurement, affinity over one
 // open connection, memory between runs, cooldown, adaptive stall detection, membership updates.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFtpServer, type FtpServerHandle } from '../../src/bench/ftpd/server.js';
@@ -139,6 +139,32 @@ describe('ranked director', () => {
     expect(await run.exit).toBe(0);
     expect(sha256File(join(work, 'big.bin'))).toBe(sha256(data));
   }, 60_000);
+
+  it('leaves a mirror mid-transfer for one measured much faster, resuming at the offset', async () => {
+    const data = content(8 * MiB, 12);
+    const roots = mirrorRoots(2, { 'pub/big.bin': data });
+    dirs.push(...roots);
+    const slow = await startFtpServer({ root: roots[0]!, linkRate: 500_000 });
+    const fast = await startFtpServer({ root: roots[1]!, linkRate: 4_000_000 });
+    servers.push(slow, fast);
+    const work = dir();
+    const cert = rankedCert(work, [{ url: slow.url + 'pub', name: 'slow' }, { url: fast.url + 'pub', name: 'fast' }]);
+    const state = join(work, 'state');
+    // A stale memory: 'slow' was fast once; 'fast' measured 4 MB/s. The run starts on 'slow'.
+    const stats = (throughput: number) => ({ throughput, samples: 5, latencyMs: 5, failures: [], cooldownUntil: 0, lastSuccess: 1, lastUsed: 1 });
+    mkdirSync(state, { recursive: true });
+    writeFileSync(join(state, 'ranked.test.json'), JSON.stringify({ version: 1, service: 'ranked.test', savedAt: '', mirrors: [], stats: { slow: stats(10_000_000), fast: stats(4_000_000) } }));
+    const run = runCli(['get', 'big.bin', '--cert', cert, '-d', work, '--state-dir', state, '--json']);
+    expect(await run.exit).toBe(0);
+    expect(sha256File(join(work, 'big.bin'))).toBe(sha256(data));
+    expect(run.events.filter((e) => e.type === 'failover').map((e) => `${e.mirror}:${e.kind}`)).toEqual(['slow:slow']);
+    const done = run.events.find((e) => e.type === 'done')!;
+    expect(done.bytesByMirror.slow + done.bytesByMirror.fast).toBe(8 * MiB);
+    expect(done.bytesByMirror.slow).toBeGreaterThan(0);
+    const saved = JSON.parse(readFileSync(join(state, 'ranked.test.json'), 'utf8'));
+    expect(saved.stats.slow.throughput).toBeLessThan(saved.stats.fast.throughput);
+    expect(saved.stats.slow.cooldownUntil).toBe(0); // slow is no fault
+  });
 
   it('a slow but steady mirror is not a stall', async () => {
     const data = content(MiB, 4);

@@ -95,3 +95,16 @@ describe('state store', () => {
     expect(readFileSync(store.path('svc'), 'utf8')).toContain('fast'); // loading never rewrites
   });
 });
+
+describe('stats: a changed mirror', () => {
+  it('a full-weight sample far off an established estimate replaces it', () => {
+    const s = emptyStats();
+    for (let i = 0; i < 5; i++) recordThroughput(s, 4 * MiB, 0.4, i); // 10 MiB/s, established
+    recordThroughput(s, 2 * MiB, 4, 10); // 0.5 MiB/s now
+    expect(s.throughput).toBe(0.5 * MiB);
+    // A small sample moves it by its weight only (64 KiB of a full 1 MiB: about 6 % of the gap).
+    recordThroughput(s, 64 * 1024, 64 * 1024 / (4 * MiB), 11);
+    expect(s.throughput).toBeGreaterThan(0.5 * MiB);
+    expect(s.throughput - 0.5 * MiB).toBeLessThan(0.1 * 3.5 * MiB);
+  });
+});

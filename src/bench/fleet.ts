@@ -1,0 +1,133 @@
+// The client fleet: C independent clients (each its own director and in-memory state, as separate
+// machines would be), each making F consecutive retrievals of one file, all started together.
+
+import { promises as fsp } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ServiceClient } from '../client/service-client.js';
+import type { Certificate, PolicyName } from '../certificate/types.js';
+import { AllMirrorsFailed, Interrupted } from '../director/errors.js';
+import type { SmartEvent } from '../ui/events.js';
+import { TokenBucket } from './ftpd/bucket.js';
+import { seededRandom } from './seeded.js';
+
+export interface FleetOptions {
+  cert: Certificate;
+  remotePath: string;
+  clients: number;
+  files: number;
+  policy: PolicyName;
+  /**
+   * The paper's applet held one control connection: choosing another server closed it. true
+   * emulates that (every other idle connection is closed when a transfer starts); false keeps
+   * smartftp's pool, which leaves connections open for the next file.
+   */
+  oneConnection: boolean;
+  /** Each client's own link, bytes/s (undefined = not capped). */
+  clientLinkRate?: number;
+  seed: number;
+  signal?: AbortSignal;
+  /** After every file, success or not. */
+  onFile?: (ok: boolean) => void;
+}
+
+export interface ClientOutcome {
+  filesDone: number;
+  filesFailed: number;
+  /** Bytes of completed files (what the user wanted; probes and lost partial bytes excluded). */
+  bytes: number;
+  /** Bytes of completed files by the mirror that sent them. */
+  bytesByMirror: Record<string, number>;
+  /** Control connections opened, by mirror. */
+  connections: Record<string, number>;
+  failovers: number;
+  probes: number;
+  /** Seconds from the fleet's start to this client's last retrieval. */
+  seconds: number;
+  /** The first failure of a file, for the report. */
+  firstError?: string;
+}
+
+export interface FleetResult {
+  /** Wall time until the last client finished, seconds. */
+  seconds: number;
+  clients: ClientOutcome[];
+  interrupted: boolean;
+}
+
+function addTo(into: Record<string, number>, from: Record<string, number>): void {
+  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+}
+
+/** One client machine: its director, its link, its directory. */
+async function runClient(index: number, options: FleetOptions, started: number, signal: AbortSignal): Promise<ClientOutcome> {
+  const outcome: ClientOutcome = { filesDone: 0, filesFailed: 0, bytes: 0, bytesByMirror: {}, connections: {}, failovers: 0, probes: 0, seconds: 0 };
+  const dir = await fsp.mkdtemp(join(tmpdir(), `smartftp-bench-client${index + 1}-`));
+  const link = options.clientLinkRate === undefined ? undefined : new TokenBucket(options.clientLinkRate);
+  let client: ServiceClient | undefined;
+  const onEvent = (e: SmartEvent): void => {
+    if (e.type === 'failover') outcome.failovers++;
+    else if (e.type === 'probe') outcome.probes++;
+    // The transfer has its connection leased; the idle ones are to other servers: hang up.
+    else if (e.type === 'attempt' && options.oneConnection) client?.pool.closeAll();
+  };
+  try {
+    client = await ServiceClient.open(options.cert, {
+      events: onEvent,
+      policy: options.policy,
+      signal,
+      random: seededRandom(options.seed * 1009 + index),
+      pace: link ? async (n) => void (await link.take(n, signal)) : undefined,
+    });
+    for (let i = 0; i < options.files && !signal.aborted; i++) {
+      // A fresh name per file: a failed file's partial must not be resumed as the next one.
+      const dest = join(dir, `${i}.bin`);
+      try {
+        const result = await client.download(options.remotePath, dest);
+        outcome.filesDone++;
+        outcome.bytes += result.size;
+        addTo(outcome.bytesByMirror, result.bytesByMirror);
+        await fsp.rm(dest, { force: true });
+        options.onFile?.(true);
+      } catch (error) {
+        if (error instanceof Interrupted) break;
+        if (!(error instanceof AllMirrorsFailed)) throw error;
+        outcome.filesFailed++;
+        outcome.firstError ??= error.message;
+        options.onFile?.(false);
+      }
+    }
+    outcome.seconds = (performance.now() - started) / 1000;
+  } finally {
+    if (client) {
+      await client.close();
+      addTo(outcome.connections, client.pool.opened);
+    }
+    link?.dispose();
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+  return outcome;
+}
+
+export async function runFleet(options: FleetOptions): Promise<FleetResult> {
+  // One controller for the fleet: a local error in one client stops the others too.
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const started = performance.now();
+  try {
+    const runs = Array.from({ length: options.clients }, (_, i) =>
+      runClient(i, options, started, stop.signal).catch((error: unknown) => {
+        stop.abort();
+        throw error;
+      }),
+    );
+    const settled = await Promise.allSettled(runs);
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const clients = settled.map((s) => (s as PromiseFulfilledResult<ClientOutcome>).value);
+    return { seconds: Math.max(0, ...clients.map((c) => c.seconds)), clients, interrupted: !!options.signal?.aborted };
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
