@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, openSync, closeSync, writeSync, utimesSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFtpServer, type FtpServerHandle } from '../bench/ftpd/server.js';
+import { SampleBytes } from '../bench/sample-data.js';
 import type { MirrorSpec } from '../certificate/types.js';
 import { createReporter } from '../ui/reporter.js';
 import { formatBytes } from '../ui/format.js';
@@ -35,19 +36,11 @@ export const SAMPLE_FILES: Record<string, number> = {
 function writeSample(path: string, size: number, seed: number): string {
   const hash = createHash('sha256');
   const fd = openSync(path, 'w');
-  const block = Buffer.allocUnsafe(1024 * 1024);
-  let x = seed >>> 0 || 1;
+  const block = Buffer.alloc(1024 * 1024);
+  const bytes = new SampleBytes(seed);
   try {
     for (let done = 0; done < size; done += block.length) {
-      for (let i = 0; i < block.length; i += 4) {
-        x ^= x << 13;
-        x >>>= 0;
-        x ^= x >>> 17;
-        x ^= x << 5;
-        x >>>= 0;
-        block.writeUInt32LE(x, i);
-      }
-      const part = block.subarray(0, Math.min(block.length, size - done));
+      const part = bytes.fill(block).subarray(0, Math.min(block.length, size - done));
       writeSync(fd, part);
       hash.update(part);
     }

@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sampleBytes } from '../../src/bench/sample-data.js';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = join(REPO, 'bin', 'smartftp.js');
@@ -27,18 +28,7 @@ export function sha256File(path: string): string {
 
 /** Deterministic pseudo-random content (fast for tens of MiB, different per seed). */
 export function content(size: number, seed = 1): Buffer {
-  const out = Buffer.allocUnsafe(size);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i + 4 <= size; i += 4) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out.writeUInt32LE(x, i);
-  }
-  for (let i = size - (size % 4); i < size; i++) out[i] = i & 0xff;
-  return out;
+  return sampleBytes(size, seed);
 }
 
 /** Write `data` at `path` under `root`, with the shared modification time. */
