@@ -77,8 +77,9 @@ export const rankedPolicy: Policy = {
     const unmeasured = shuffled.filter((m) => speed(m) <= 0);
     const measured = shuffled.filter((m) => speed(m) > 0).sort((a, b) => speed(b) - speed(a));
     const best = measured.length > 0 ? speed(measured[0]!) : 0;
-    const nearBest = measured.filter((m) => speed(m) >= NEAR_BEST * best);
-    const rest = measured.slice(nearBest.length);
+    const band = measured.filter((m) => speed(m) >= NEAR_BEST * best);
+    const nearBest = shuffle(band, ctx.random);
+    const rest = measured.slice(band.length);
     let order = ctx.probing && measured.length > 0 ? [...nearBest, ...unmeasured, ...rest] : [...unmeasured, ...nearBest, ...rest];
     const last = ctx.lastMirror === undefined ? undefined : mirrors.find((m) => m.name === ctx.lastMirror);
     if (last && speed(last) > 0 && !inCooldown(ctx.stats[last.name], ctx.now)) {

@@ -107,6 +107,47 @@ describe('Director.apply', () => {
   });
 });
 
+describe('exploration', () => {
+  it('probes unmeasured mirrors other than the one serving the request, at most maxProbes at once', async () => {
+    const probed: string[] = [];
+    const served: string[] = [];
+    const D = mirror('d');
+    const director = new Director({ mirrors: [A, B, C, D], policy: rankedPolicy, maxProbes: 2, random: seeded(5) });
+    const request: Request<string> = {
+      what: 'x',
+      async action(m, _signal, meter) {
+        served.push(m.name);
+        meter.transferred(2 << 20, 1);
+        return m.name;
+      },
+      cleanup() {},
+      async probe(m, _signal, meter) {
+        probed.push(m.name);
+        meter.transferred(2 << 20, 2);
+      },
+    };
+    await director.apply(request);
+    await director.settle();
+    expect(probed).toHaveLength(2);
+    expect(probed).not.toContain(served[0]);
+    // The next request explores the one mirror still unmeasured; measured ones are not probed again.
+    await director.apply(request);
+    await director.settle();
+    expect(probed).toHaveLength(3);
+    expect(new Set([...probed, served[0]])).toEqual(new Set(['a', 'b', 'c', 'd']));
+  });
+
+  it('ordered and random never probe', async () => {
+    for (const policy of [orderedPolicy, randomPolicy]) {
+      let probes = 0;
+      const director = new Director({ mirrors: [A, B], policy });
+      await director.apply({ what: 'x', action: async () => 'ok', cleanup() {}, probe: async () => void probes++ });
+      await director.settle();
+      expect(probes).toBe(0);
+    }
+  });
+});
+
 describe('policies', () => {
   const ctx = (stats: StatsBook, extra: Partial<RankContext> = {}): RankContext => ({ stats, now: 1_000_000, random: seeded(42), ...extra });
   const names = (ms: MirrorSpec[]) => ms.map((m) => m.name).join('');
@@ -137,8 +178,11 @@ describe('policies', () => {
     const stats: StatsBook = { a: emptyStats(), b: emptyStats() };
     recordThroughput(stats.a!, 4 << 20, 1.1, 0); // ~3.6 MiB/s, within 80 % of b
     recordThroughput(stats.b!, 4 << 20, 1, 0);
-    expect(names(rankedPolicy.rank([A, B], ctx(stats, { lastMirror: 'a' })))).toBe('ab');
-    expect(names(rankedPolicy.rank([A, B], ctx(stats)))).toBe('ba');
+    // Both are in the near-best band; affinity decides, whichever served last.
+    for (let seed = 1; seed <= 10; seed++) {
+      expect(names(rankedPolicy.rank([A, B], ctx(stats, { lastMirror: 'a', random: seeded(seed) })))).toBe('ab');
+      expect(names(rankedPolicy.rank([A, B], ctx(stats, { lastMirror: 'b', random: seeded(seed) })))).toBe('ba');
+    }
     recordThroughput(stats.a!, 4 << 20, 4, 0);
     stats.a!.throughput = 1 << 20; // far below b now
     expect(names(rankedPolicy.rank([A, B], ctx(stats, { lastMirror: 'a' })))).toBe('ba');
@@ -151,6 +195,28 @@ describe('policies', () => {
     recordFailure(stats.a!, 'stalled', 1_000_000);
     expect(names(rankedPolicy.rank([A, B], ctx(stats, { lastMirror: 'a' })))).toBe('ba');
     expect(names(rankedPolicy.rank([A, B], ctx(stats, { now: 1_000_000 + 31_000 })))).toBe('ab');
+  });
+
+  it('ranked with probing sends the request to the best known mirror and leaves the unmeasured to probes', () => {
+    const stats: StatsBook = { a: emptyStats() };
+    recordThroughput(stats.a!, 4 << 20, 4, 0);
+    expect(names(rankedPolicy.rank([A, B, C], ctx(stats, { probing: true }))).slice(0, 1)).toBe('a');
+    expect(names(rankedPolicy.rank([A, B, C], ctx(stats, { probing: false }))).slice(2)).toBe('a');
+  });
+
+  it('ranked shuffles the near-best band (within 75 % of the best), not the rest', () => {
+    const stats: StatsBook = { a: emptyStats(), b: emptyStats(), c: emptyStats() };
+    recordThroughput(stats.a!, 4 << 20, 1, 0); // 4 MiB/s
+    recordThroughput(stats.b!, 4 << 20, 1.2, 0); // 3.3 MiB/s: near-best
+    recordThroughput(stats.c!, 4 << 20, 4, 0); // 1 MiB/s
+    const firsts = new Set<string>();
+    const random = seeded(11);
+    for (let i = 0; i < 40; i++) {
+      const order = names(rankedPolicy.rank([A, B, C], { stats, now: 0, random }));
+      firsts.add(order[0]!);
+      expect(order[2]).toBe('c');
+    }
+    expect(firsts).toEqual(new Set(['a', 'b']));
   });
 
   it('ranked breaks ties at random, so clients spread out', () => {
