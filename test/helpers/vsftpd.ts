@@ -72,6 +72,8 @@ export interface VsftpdOptions {
   maxClients?: number;
   /** vsftpd anon_max_rate in bytes/s. vsftpd applies it per session, not per server. */
   rateBytesPerSec?: number;
+  /** Explicit FTPS (AUTH TLS) with this certificate and key; data connections must then be encrypted. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export interface Vsftpd {
@@ -277,6 +279,7 @@ function configText(o: {
   banner: string;
   maxClients: number | undefined;
   rate: number | undefined;
+  tls?: { certFile: string; keyFile: string };
 }): string {
   const lines = [
     'listen=YES',
@@ -307,6 +310,19 @@ function configText(o: {
   ];
   if (o.maxClients !== undefined) lines.push(`max_clients=${o.maxClients}`);
   if (o.rate !== undefined) lines.push(`anon_max_rate=${o.rate}`);
+  if (o.tls) {
+    // Logins may stay plain (the harness's own readiness probe logs in without TLS), but no file
+    // leaves unencrypted: a client that did not negotiate TLS gets 522 on RETR.
+    lines.push(
+      'ssl_enable=YES',
+      'allow_anon_ssl=YES',
+      'force_anon_data_ssl=YES',
+      'force_anon_logins_ssl=NO',
+      'require_ssl_reuse=NO',
+      `rsa_cert_file=${o.tls.certFile}`,
+      `rsa_private_key_file=${o.tls.keyFile}`,
+    );
+  }
   return lines.join('\n') + '\n';
 }
 
@@ -600,7 +616,7 @@ export async function startVsftpd(opts: VsftpdOptions): Promise<Vsftpd> {
       const pasv = nextPasvRange();
       await fsp.writeFile(
         confPath,
-        configText({ port, pasv, root, emptyDir, banner, maxClients: opts.maxClients, rate: opts.rateBytesPerSec }),
+        configText({ port, pasv, root, emptyDir, banner, maxClients: opts.maxClients, rate: opts.rateBytesPerSec, tls: opts.tls }),
         { mode: 0o600 },
       );
 
