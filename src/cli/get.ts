@@ -1,5 +1,6 @@
 // `smartftp get`: parse, hand each file to the service client, print. It never picks a mirror.
 
+import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { ServiceClient } from '../client/service-client.js';
 import type { PolicyName } from '../certificate/types.js';
@@ -22,15 +23,51 @@ export interface GetOptions extends CertOptions {
   state?: boolean;
   /** false with --no-adaptive-stall. */
   adaptiveStall?: boolean;
+  /** -i: a file listing remote paths, one a line ('-' for stdin). */
+  inputFile?: string;
+  /** -j: files downloaded at once. */
+  jobs?: number;
+}
+
+/** Remote paths from a list: one a line; blank lines and # comments skipped (as wget -i, aria2 -i). */
+export async function readList(file: string): Promise<string[]> {
+  const text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+}
+
+async function readStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) text += chunk;
+  return text;
 }
 
 export async function runGet(paths: string[], options: GetOptions): Promise<number> {
   const reporter = createReporter({ json: !!options.json, quiet: !!options.quiet });
-  if (options.output && paths.length > 1) {
+  let all: string[];
+  try {
+    all = [...paths, ...(options.inputFile ? await readList(options.inputFile) : [])];
+  } catch (error) {
+    reporter.note(`smartftp get: cannot read ${options.inputFile}: ${(error as Error).message}`);
+    return EXIT.usage;
+  }
+  if (all.length === 0) {
+    reporter.note('smartftp get: no file named (give paths, or -i FILE)');
+    return EXIT.usage;
+  }
+  if (options.output && all.length > 1) {
     reporter.note('smartftp get: -o names one file; use -d DIR for several');
     return EXIT.usage;
   }
-  if (options.sha256 && paths.length > 1) {
+  const dests = all.map((p) => resolve(options.output ?? resolve(options.dir ?? '.', basename(p))));
+  const clash = dests.find((d, i) => dests.indexOf(d) !== i);
+  if (clash) {
+    reporter.note(`smartftp get: two of the files would both be written to ${clash}`);
+    return EXIT.usage;
+  }
+  if (options.sha256 && all.length > 1) {
     reporter.note('smartftp get: --sha256 checks one file');
     return EXIT.usage;
   }
@@ -48,30 +85,35 @@ export async function runGet(paths: string[], options: GetOptions): Promise<numb
   });
 
   let code: number = EXIT.ok;
-  try {
-    for (const remotePath of paths) {
+  let stop = false;
+  const queue = [...all];
+  // -j workers share one director (its measurements and connections); the pool's per-mirror
+  // limit decides how many of them one mirror serves at once.
+  const worker = async () => {
+    for (let remotePath = queue.shift(); remotePath !== undefined && !stop; remotePath = queue.shift()) {
       const dest = resolve(options.output ?? resolve(options.dir ?? '.', basename(remotePath)));
       try {
         await client.download(remotePath, dest, { sha256: options.sha256 });
       } catch (error) {
         if (error instanceof AllMirrorsFailed) {
           reporter.event({ type: 'error', file: remotePath, message: error.message, attempts: error.attempts });
-          code = EXIT.failed;
-          continue;
-        }
-        if (error instanceof Interrupted) {
+          code = Math.max(code, EXIT.failed);
+        } else if (error instanceof Interrupted) {
           reporter.event({ type: 'error', file: remotePath, message: 'interrupted; the partial file stays for the next run', attempts: [] });
           code = EXIT.interrupted;
-          break;
-        }
-        if (error instanceof LocalError) {
+          stop = true;
+        } else if (error instanceof LocalError) {
           reporter.event({ type: 'error', file: remotePath, message: `${error.message}; the partial file stays for the next run`, attempts: [] });
-          code = EXIT.local;
-          break;
+          if (code !== EXIT.interrupted) code = EXIT.local;
+          stop = true;
+        } else {
+          throw error;
         }
-        throw error;
       }
     }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(options.jobs ?? 1, Math.max(1, all.length)) }, worker));
   } finally {
     await client.close();
     interrupt.dispose();

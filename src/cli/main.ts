@@ -3,6 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseDuration } from '../certificate/duration.js';
 import { POLICY_NAMES } from '../certificate/types.js';
+import { runBench, type BenchOptions } from './bench.js';
 import { runCertCheck } from './cert.js';
 import { EXIT } from './exit-codes.js';
 import { runGet, type GetOptions } from './get.js';
@@ -20,6 +21,12 @@ function listOfNumbers(value: string): number[] {
   const list = value.split(',').map(Number);
   if (list.length === 0 || list.some((n) => !Number.isFinite(n) || n < 0)) throw new InvalidArgumentError('expected numbers separated by commas');
   return list;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number >= 1');
+  return n;
 }
 
 function nonNegativeInt(value: string): number {
@@ -43,7 +50,9 @@ function buildProgram(setCode: (code: number) => void): Command {
   program
     .command('get')
     .description('download files from the service, failing over between mirrors and resuming at the byte offset')
-    .argument('<remote-path...>', 'paths relative to each mirror\'s base directory')
+    .argument('[remote-path...]', 'paths relative to each mirror\'s base directory')
+    .option('-i, --input-file <file>', "more paths from a file, one a line ('-' = stdin; # comments)")
+    .option('-j, --jobs <n>', 'files downloaded at once (one director, shared connections)', positiveInt, 1)
     .option('-o, --output <file>', 'write the (single) file here')
     .option('-d, --dir <dir>', 'write files into this directory', '.')
     .option('--cert <source>', 'the service certificate: a file or ftp:// / http(s):// URL; repeat to try several in turn (default $SMARTFTP_CERT or ./mirrors.yaml)', collect)
@@ -77,6 +86,29 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--max-sessions <n>', 'sessions per mirror before 421', nonNegativeInt)
     .option('--fault <name:kill@seconds>', 'kill a mirror after some seconds (repeatable)', collect)
     .action(async (options: ServeOptions) => setCode(await runServe(options)));
+
+  program
+    .command('bench')
+    .description("reproduce the paper's Figure 6 on emulated mirrors: aggregate MB/s for 1/2/4 servers x 1..16 clients, random vs ranked")
+    .option('--servers <list>', 'server counts to run (default 1,2,4; with --links, all of them)')
+    .option('--clients <list>', 'client counts to run (default 1,2,4,8,12,16)')
+    .option('--policies <list>', 'random (the paper\'s, one connection per client), ranked (smartftp), random-pooled (default random,ranked)')
+    .option('--files <n>', 'consecutive retrievals per client (default 40)')
+    .option('--size <bytes>', 'file size, e.g. 512KiB (default)')
+    .option('--link <mbit>', 'link capacity of every server in Mbit/s (default 10)')
+    .option('--links <mbit,...>', 'link per server in Mbit/s, heterogeneous mirrors (e.g. 10,5,2,1)')
+    .option('--delay <ms>', 'added delay on every control reply, standing for distance (default 20; 0 allowed)')
+    .option('--client-link <mbit>', "each client's own link in Mbit/s; 0 or none = uncapped (default 10, as the paper's ports)")
+    .option('--max-sessions <n>', 'sessions per server before 421 (default 16)')
+    .option('--scale <k>', 'run links k times faster and control replies k times sooner (default 16; --paper: 1)')
+    .option('--paper', "the paper's exact settings and timing (40 x 512 KiB, 10 Mbit/s, no scaling): long")
+    .option('--fault <kind:server@time>', 'e.g. kill:1@5s: server 1 dies 5 s into each point (kill|stall|refuse|drop|error; repeatable)', collect)
+    .option('--seed <n>', "seed of every client's random choices")
+    .option('--out <dir>', 'write bench.csv, figure6.svg, bench.json and report.txt here')
+    .option('--json', 'print the results as JSON')
+    .option('--cert <file>', 'run the fleet against the real mirrors of this certificate (needs --file)')
+    .option('--file <path>', 'with --cert: the file to retrieve, relative to each mirror')
+    .action(async (options: BenchOptions) => setCode(await runBench(options)));
 
   const cert = program.command('cert').description('service certificates');
   cert
