@@ -164,8 +164,10 @@ export class DownloadRequest implements Request<DownloadResult> {
 
     const length = await partialLength(dest);
     if (length !== size) {
+      // Too many bytes: this attempt's cannot be trusted. Too few (the mirror ended early, e.g. a
+      // copy still being written): they are a prefix of the file and stay for the next mirror.
       if (length > size) await truncatePartial(dest, offset);
-      this.onDisk = Math.min(length, offset);
+      this.onDisk = length > size ? offset : length;
       throw new RequestError('mismatch', `${mirror.name} sent ${length - offset} bytes from offset ${offset}, the file has ${size}`);
     }
     if (this.options.sha256) await this.verifyChecksum(mirror);
