@@ -107,6 +107,16 @@ describe('get: faults on one mirror', () => {
     expect(sha256File(join(dir, 'a.bin'))).toBe(sha256(data));
   });
 
+  it('a transfer that ends early with 226 (a copy cut short) keeps its prefix and resumes elsewhere', async () => {
+    const ms = await serve(mirrorRoots(2, { 'pub/a.bin': data }), [{ type: 'short', afterBytes: MiB }]);
+    const dir = work();
+    const run = runCli(['get', 'a.bin', '--cert', writeCert(dir, ms), '-d', dir, '--json']);
+    expect(await run.exit).toBe(0);
+    expect(kinds(run.events)).toEqual(['m1:mismatch']);
+    expect(sha256File(join(dir, 'a.bin'))).toBe(sha256(data));
+    expect(bytesByMirror(run.events)).toEqual({ m1: MiB, m2: size - MiB });
+  });
+
   it('never mixes bytes from a copy of another size, nor from a truncated copy', async () => {
     const roots = mirrorRoots(3, { 'pub/a.bin': data });
     putFile(roots[1]!, 'pub/a.bin', content(size + 4096, 99)); // another file

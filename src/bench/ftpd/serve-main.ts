@@ -30,7 +30,7 @@ function parseFault(text: string | undefined): Fault | undefined {
     fail(`--fault is not valid JSON: ${text}`);
   }
   const f = v as { type?: unknown; afterBytes?: unknown };
-  const okType = ['none', 'refuse', 'stall', 'drop', 'error'].includes(String(f?.type));
+  const okType = ['none', 'refuse', 'stall', 'drop', 'error', 'short'].includes(String(f?.type));
   const okBytes = f?.afterBytes === undefined || (Number.isSafeInteger(f.afterBytes) && (f.afterBytes as number) >= 0);
   if (typeof v !== 'object' || v === null || !okType || !okBytes) fail(`--fault must look like {"type":"stall","afterBytes":1000}, got ${text}`);
   return v as Fault;

@@ -284,11 +284,11 @@ export class Session {
       });
       // Errors of the error fault are decided when the transfer starts; stall/drop are read live.
       const f = this.ctx.fault();
-      const errorAt = f.type === 'error' ? (f.afterBytes ?? 0) : undefined;
+      const ending = f.type === 'error' || f.type === 'short' ? { kind: f.type, at: f.afterBytes ?? 0 } : undefined;
       this.ctx.countTransfer();
       await this.reply(150, `Opening BINARY mode data connection for ${arg} (${size} bytes).`);
       sending = true;
-      const outcome = await sendFile(this.ctx, fh, offset, data, errorAt, ctl.signal);
+      const outcome = await sendFile(this.ctx, fh, offset, data, ending, ctl.signal);
       fh = undefined; // sendFile's stream owns and closes the handle
       sending = false;
       // From here on an ABOR has nothing to abort; it queues and gets 225 after our reply.
@@ -299,12 +299,12 @@ export class Session {
         return;
       }
       if (outcome === 'aborted') return await this.afterAbort(ctl, 426, 'Connection closed; transfer aborted.');
-      // 'done' or 'error': half-close and wait until the client has read everything, so the
+      // 'done', 'short' or 'error': half-close and wait until the client has read everything, so the
       // reply cannot overtake the data.
       data.end();
       if (!data.closed) await waitEvent(data, 'close', this.life.signal, DATA_CLOSE_WAIT_MS);
       data.destroy();
-      if (outcome === 'done') return await this.reply(226, 'Transfer complete.');
+      if (outcome === 'done' || outcome === 'short') return await this.reply(226, 'Transfer complete.');
       return await this.reply(426, 'Connection closed; transfer aborted.');
     } finally {
       if (fh) await fh.close().catch(noop);

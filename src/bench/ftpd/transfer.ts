@@ -8,16 +8,22 @@ export const SLICE = 16 * 1024;
 const UNTHROTTLED_CHUNK = 64 * 1024;
 const DROP_FLUSH_WAIT_MS = 2_000;
 
-export type Outcome = 'done' | 'drop' | 'error' | 'aborted';
+export type Outcome = 'done' | 'drop' | 'error' | 'short' | 'aborted';
 
 interface Limit {
-  kind: 'stall' | 'drop' | 'error';
+  kind: 'stall' | 'drop' | 'error' | 'short';
+  at: number;
+}
+
+/** The faults fixed when a transfer starts (stall and drop are read live instead). */
+export interface EndFault {
+  kind: 'error' | 'short';
   at: number;
 }
 
 /**
  * Streams fh (from offset) into the data socket, honouring the shared token bucket, socket
- * backpressure and injected faults. `errorAt` is the error fault fixed at transfer start;
+ * backpressure and injected faults. `ending` is the error or short fault fixed at transfer start;
  * stall and drop are read live so setFault() reaches transfers in progress. A stalled transfer
  * resumes if the fault is lifted (like SIGCONT after SIGSTOP).
  */
@@ -26,7 +32,7 @@ export async function sendFile(
   fh: FileHandle,
   offset: number,
   data: net.Socket,
-  errorAt: number | undefined,
+  ending: EndFault | undefined,
   signal: AbortSignal,
 ): Promise<Outcome> {
   let sent = 0;
@@ -34,7 +40,7 @@ export async function sendFile(
     const f = ctx.fault();
     let l: Limit | undefined;
     if (f.type === 'stall' || f.type === 'drop') l = { kind: f.type, at: f.afterBytes ?? 0 };
-    if (errorAt !== undefined && (l === undefined || errorAt < l.at)) l = { kind: 'error', at: errorAt };
+    if (ending !== undefined && (l === undefined || ending.at < l.at)) l = ending;
     return l;
   };
   // undefined = keep sending; otherwise how the transfer ends.
@@ -48,7 +54,7 @@ export async function sendFile(
         if (data.writableLength > 0) await waitEvent(data, 'drain', signal, DROP_FLUSH_WAIT_MS);
         return signal.aborted ? 'aborted' : 'drop';
       }
-      if (l.kind === 'error') return 'error';
+      if (l.kind === 'error' || l.kind === 'short') return l.kind;
       const changed = ctx.faultChanged();
       if ((await raceAbort(changed.then(() => true), signal)) !== true) return 'aborted';
     }
