@@ -90,10 +90,14 @@ describe('get: interrupted and resumed', () => {
     const work = tempDir();
     dirs.push(work);
     const cert = writeCert(work, ms);
-    const first = runCli(['get', 'f.bin', '--cert', cert, '-d', work, '--json']);
+    const state = join(work, 'state');
+    const first = runCli(['get', 'f.bin', '--cert', cert, '-d', work, '--state-dir', state, '--json']);
     await first.waitFor((e) => e.type === 'progress' && (e.bytes as number) >= size / 3);
     first.child.kill('SIGINT');
     expect(await first.exit).toBe(130);
+    // The state was saved on the way out, whole, and blames no mirror for the interruption.
+    const saved = JSON.parse(readFileSync(join(state, 'test.smartftp.json'), 'utf8'));
+    expect(saved.stats.m1.failures).toEqual([]);
     const part = join(work, 'f.bin.part');
     const partial = statSync(part).size;
     expect(partial).toBeGreaterThan(0);
@@ -101,7 +105,7 @@ describe('get: interrupted and resumed', () => {
     expect(readFileSync(part).equals(data.subarray(0, partial))).toBe(true);
     expect(existsSync(join(work, 'f.bin'))).toBe(false);
 
-    const second = runCli(['get', 'f.bin', '--cert', cert, '-d', work, '--json']);
+    const second = runCli(['get', 'f.bin', '--cert', cert, '-d', work, '--state-dir', state, '--json']);
     expect(await second.exit).toBe(0);
     expect(sha256File(join(work, 'f.bin'))).toBe(sha256(data));
     const done = doneEvent(second.events);
