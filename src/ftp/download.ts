@@ -116,25 +116,31 @@ export class DownloadRequest implements Request<DownloadResult> {
 
   async action(mirror: MirrorSpec, signal: AbortSignal, meter: Meter): Promise<DownloadResult> {
     if (this.resumedFrom === undefined) await this.prepare();
-    const lease = await this.options.pool.acquire(mirror, signal);
-    if (lease.fresh) meter.connected(lease.connectMs);
-    let reusable = false;
-    try {
-      const result = await this.fetch(lease, signal, meter);
-      reusable = true;
-      return result;
-    } catch (error) {
-      if (signal.aborted) throw new Interrupted();
-      // A "file missing here" reply leaves the control connection in good order.
-      reusable = error instanceof RequestError && error.kind === 'missing' && !lease.client.closed;
-      throw error;
-    } finally {
-      if (reusable) this.options.pool.release(lease);
-      else this.options.pool.discard(lease);
+    for (let retry = false; ; retry = true) {
+      const lease = await this.options.pool.acquire(mirror, signal);
+      if (lease.fresh) meter.connected(lease.connectMs);
+      const progress = { answered: false };
+      let reusable = false;
+      try {
+        const result = await this.fetch(lease, signal, meter, progress);
+        reusable = true;
+        return result;
+      } catch (error) {
+        if (signal.aborted) throw new Interrupted();
+        // An idle connection the server closed meanwhile (servers time idle sessions out) is no
+        // fault of the mirror: connect again, once.
+        if (!lease.fresh && !retry && !progress.answered && lease.client.closed) continue;
+        // A "file missing here" reply leaves the control connection in good order.
+        reusable = error instanceof RequestError && error.kind === 'missing' && !lease.client.closed;
+        throw error;
+      } finally {
+        if (reusable) this.options.pool.release(lease);
+        else this.options.pool.discard(lease);
+      }
     }
   }
 
-  private async fetch(lease: Lease, signal: AbortSignal, meter: Meter): Promise<DownloadResult> {
+  private async fetch(lease: Lease, signal: AbortSignal, meter: Meter, progress: { answered: boolean }): Promise<DownloadResult> {
     const { dest } = this.options;
     const { client, mirror } = lease;
     const remote = remoteFullPath(mirror, this.options.remotePath);
@@ -142,6 +148,7 @@ export class DownloadRequest implements Request<DownloadResult> {
     const size = await client.size(remote).catch((e) => {
       throw classifyTransferError(e);
     });
+    progress.answered = true;
     this.size ??= size;
     const mtime = await this.remoteMtime(lease, remote);
     let offset = await partialLength(dest);

@@ -23,6 +23,7 @@ export interface FtpServerOptions {
   port?: number; // default 0 (ephemeral); handle.port tells the real one
   linkRate?: number; // bytes/s shared by ALL data connections of this server (token bucket); undefined = unlimited
   controlDelayMs?: number; // added before every control reply (stands for network distance); default 0
+  idleTimeoutMs?: number; // a session idle this long gets "421 Timeout." and is closed, as real servers do; default never
   maxSessions?: number; // default 16; a session beyond it is greeted 421 and closed
   users?: Record<string, string>; // when set, only these user/password pairs log in (530 otherwise); when unset anyone logs in (anonymous)
   fault?: Fault;
@@ -69,6 +70,7 @@ export async function startFtpServer(options: FtpServerOptions): Promise<FtpServ
   const host = options.host ?? '127.0.0.1';
   const maxSessions = checkCount('maxSessions', options.maxSessions, 16, 0);
   const controlDelayMs = checkCount('controlDelayMs', options.controlDelayMs, 0, 0);
+  const idleTimeoutMs = options.idleTimeoutMs === undefined ? undefined : checkCount('idleTimeoutMs', options.idleTimeoutMs, 1, 1);
   const bucket = new TokenBucket(checkRate(options.linkRate));
   const users = options.users ? { ...options.users } : undefined;
 
@@ -105,6 +107,7 @@ export async function startFtpServer(options: FtpServerOptions): Promise<FtpServ
     rootReal,
     host,
     controlDelayMs,
+    idleTimeoutMs,
     users,
     bucket,
     fault: () => fault,

@@ -13,6 +13,7 @@ export interface ServerContext {
   readonly rootReal: string;
   readonly host: string;
   readonly controlDelayMs: number;
+  readonly idleTimeoutMs: number | undefined;
   readonly users: Readonly<Record<string, string>> | undefined;
   readonly bucket: TokenBucket;
   fault(): Fault;
@@ -47,6 +48,7 @@ export class Session {
   private data: net.Socket | undefined;
   /** Set while RETR runs, so that an ABOR can overtake the queue. */
   private transfer: AbortController | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ctx: ServerContext,
@@ -67,7 +69,19 @@ export class Session {
     if (this.control.writable) this.control.end('421 Service not available, closing control connection.\r\n');
   }
 
+  /** Armed whenever the session has nothing to do; a client that stays silent is let go. */
+  private armIdle(): void {
+    clearTimeout(this.idleTimer);
+    if (this.ctx.idleTimeoutMs === undefined || this.quitting || this.queued > 0) return;
+    this.idleTimer = setTimeout(() => {
+      this.quitting = true;
+      this.cleanup('idle');
+      if (this.control.writable) this.control.end('421 Timeout.\r\n');
+    }, this.ctx.idleTimeoutMs);
+  }
+
   private cleanup(reason: string): void {
+    clearTimeout(this.idleTimer);
     this.life.abort(reason);
     this.passive?.discard();
     this.passive = undefined;
@@ -76,6 +90,7 @@ export class Session {
   }
 
   private onData(d: Buffer): void {
+    clearTimeout(this.idleTimer);
     this.buf = this.buf.length === 0 ? d : Buffer.concat([this.buf, d]);
     for (let i = this.buf.indexOf(0x0a); i !== -1; i = this.buf.indexOf(0x0a)) {
       let line = this.buf.subarray(0, i).toString('utf8');
@@ -116,6 +131,7 @@ export class Session {
       .catch(noop)
       .finally(() => {
         this.queued--;
+        this.armIdle();
       });
   }
 

@@ -1,0 +1,96 @@
+// The ServiceClient in-process: connection reuse across files, and a server that times idle
+// sessions out between files (as real servers do) costs a reconnect, never a failover.
+
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFtpServer, type FtpServerHandle } from '../../src/bench/ftpd/server.js';
+import type { Certificate } from '../../src/certificate/types.js';
+import { ServiceClient } from '../../src/client/service-client.js';
+import type { SmartEvent } from '../../src/ui/events.js';
+import { content, mirrorRoots, removeAll, sha256, sha256File, tempDir } from '../helpers/fixtures.js';
+
+const servers: FtpServerHandle[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+  removeAll(dirs.splice(0));
+});
+
+function certFor(handles: FtpServerHandle[]): Certificate {
+  return {
+    service: 'client.test',
+    origin: 'test',
+    director: { policy: 'ordered', stallTimeout: 5, connectTimeout: 5 },
+    mirrors: handles.map((h, i) => ({ name: `m${i + 1}`, url: h.url + 'pub', protocol: 'ftp', host: h.host, port: h.port, basePath: '/pub/', maxConnections: 2 })),
+  };
+}
+
+describe('ServiceClient', () => {
+  const a = content(512 * 1024, 1);
+  const b = content(512 * 1024, 2);
+
+  it('reuses one control connection for successive files', async () => {
+    const roots = mirrorRoots(1, { 'pub/a.bin': a, 'pub/b.bin': b });
+    dirs.push(...roots);
+    const server = await startFtpServer({ root: roots[0]! });
+    servers.push(server);
+    const out = tempDir();
+    dirs.push(out);
+    const client = await ServiceClient.open(certFor([server]), { events: () => {} });
+    await client.download('a.bin', join(out, 'a.bin'));
+    await client.download('b.bin', join(out, 'b.bin'));
+    await client.close();
+    expect(server.stats.sessionsOpened).toBe(1);
+    expect(client.pool.opened).toEqual({ m1: 1 });
+    expect(sha256File(join(out, 'b.bin'))).toBe(sha256(b));
+  });
+
+  it('an idle session the server timed out is replaced quietly, not failed over', async () => {
+    const roots = mirrorRoots(2, { 'pub/a.bin': a, 'pub/b.bin': b });
+    dirs.push(...roots);
+    const server = await startFtpServer({ root: roots[0]!, idleTimeoutMs: 150 });
+    const other = await startFtpServer({ root: roots[1]! });
+    servers.push(server, other);
+    const out = tempDir();
+    dirs.push(out);
+    const events: SmartEvent[] = [];
+    const client = await ServiceClient.open(certFor([server, other]), { events: (e) => events.push(e) });
+    await client.download('a.bin', join(out, 'a.bin'));
+    await new Promise((r) => setTimeout(r, 400)); // the server says "421 Timeout." and closes
+    await client.download('b.bin', join(out, 'b.bin'));
+    await client.close();
+    expect(events.filter((e) => e.type === 'failover')).toEqual([]);
+    expect(server.stats.sessionsOpened).toBe(2);
+    expect(other.stats.sessionsOpened).toBe(0);
+    expect(client.director.stats.m1!.failures).toEqual([]);
+    expect(sha256File(join(out, 'a.bin'))).toBe(sha256(a));
+    expect(sha256File(join(out, 'b.bin'))).toBe(sha256(b));
+  });
+
+  it('when the close lands after the pool handed the connection out, one quiet reconnect follows', async () => {
+    const roots = mirrorRoots(2, { 'pub/a.bin': a, 'pub/b.bin': b });
+    dirs.push(...roots);
+    const server = await startFtpServer({ root: roots[0]! });
+    const other = await startFtpServer({ root: roots[1]! });
+    servers.push(server, other);
+    const out = tempDir();
+    dirs.push(out);
+    const events: SmartEvent[] = [];
+    const client = await ServiceClient.open(certFor([server, other]), { events: (e) => events.push(e) });
+    await client.download('a.bin', join(out, 'a.bin'));
+    // The race, forced: the idle connection is handed out and only then found closed.
+    const pool = client.pool;
+    const acquire = pool.acquire.bind(pool);
+    pool.acquire = async (mirror, signal) => {
+      pool.acquire = acquire;
+      const lease = await acquire(mirror, signal);
+      lease.client.close();
+      return lease;
+    };
+    await client.download('b.bin', join(out, 'b.bin'));
+    await client.close();
+    expect(events.filter((e) => e.type === 'failover')).toEqual([]);
+    expect(server.stats.sessionsOpened).toBe(2);
+    expect(sha256File(join(out, 'b.bin'))).toBe(sha256(b));
+  });
+});
