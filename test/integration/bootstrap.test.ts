@@ -5,26 +5,15 @@ import { createServer, type Server } from 'node:http';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startFtpServer, type FtpServerHandle } from '../../src/bench/ftpd/server.js';
-import { content, mirrorRoots, putFile, removeAll, runCli, sha256, sha256File, tempDir } from '../helpers/fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { startFtpServer } from '../../src/bench/ftpd/server.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
+import { content, putFile, runCli, sha256, sha256File } from '../helpers/fixtures.js';
 
 const MiB = 1024 * 1024;
-const servers: FtpServerHandle[] = [];
-const https: Server[] = [];
-const dirs: string[] = [];
+const t = cleanupAfterEach();
 
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-  await Promise.all(https.splice(0).map((h) => new Promise((r) => h.close(r))));
-  removeAll(dirs.splice(0));
-});
-
-function dir(): string {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-}
+const dir = () => t.dir();
 
 /** An HTTP server on 127.0.0.1 that serves `body` and counts requests. */
 async function httpCert(body: () => string | undefined): Promise<{ url: string; hits: () => number }> {
@@ -39,15 +28,14 @@ async function httpCert(body: () => string | undefined): Promise<{ url: string; 
     res.writeHead(200, { 'content-type': 'text/yaml' }).end(text);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  https.push(server);
+  t.trackAll(server);
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mirrors.yaml`, hits: () => hits };
 }
 
 async function oneMirror(files: Record<string, Buffer>) {
-  const roots = mirrorRoots(1, files);
-  dirs.push(...roots);
+  const roots = t.roots(1, files);
   const h = await startFtpServer({ root: roots[0]! });
-  servers.push(h);
+  t.trackAll(h);
   return { handle: h, root: roots[0]!, url: h.url + 'pub' };
 }
 

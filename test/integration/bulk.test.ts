@@ -4,30 +4,24 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startFtpServer, type FtpServerHandle } from '../../src/bench/ftpd/server.js';
-import { CLI, content, mirrorRoots, removeAll, runCli, sha256, sha256File, tempDir } from '../helpers/fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { startFtpServer } from '../../src/bench/ftpd/server.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
+import { CLI, content, runCli, sha256, sha256File } from '../helpers/fixtures.js';
 
 const MiB = 1024 * 1024;
-const servers: FtpServerHandle[] = [];
-const dirs: string[] = [];
-
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-  removeAll(dirs.splice(0));
-});
+const t = cleanupAfterEach();
 
 const FILES = Array.from({ length: 8 }, (_, i) => [`pub/d/f${i}.bin`, content(MiB, 300 + i)] as const);
 
 async function setup(faultFirst: boolean) {
-  const roots = mirrorRoots(2, Object.fromEntries(FILES));
-  dirs.push(...roots);
+  const roots = t.roots(2, Object.fromEntries(FILES));
   const handles = await Promise.all(
-    roots.map((root, i) => startFtpServer({ root, linkRate: 4_000_000, fault: faultFirst && i === 0 ? { type: 'error', afterBytes: 300_000 } : { type: 'none' } })),
+    roots.map(async (root, i) =>
+      t.track(await startFtpServer({ root, linkRate: 4_000_000, fault: faultFirst && i === 0 ? { type: 'error', afterBytes: 300_000 } : { type: 'none' } })),
+    ),
   );
-  servers.push(...handles);
-  const work = tempDir();
-  dirs.push(work);
+  const work = t.dir();
   const cert = join(work, 'mirrors.yaml');
   writeFileSync(cert, ['service: bulk.test', 'director:', '  policy: ordered', 'mirrors:', ...handles.flatMap((h, i) => [`  - url: ${h.url}pub`, `    name: m${i + 1}`, '    max_connections: 2'])].join('\n') + '\n');
   return { handles, work, cert };

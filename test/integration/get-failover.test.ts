@@ -3,24 +3,17 @@
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { content, mirrorRoots, removeAll, runCli, sha256, sha256File, tempDir, writeCert, type CliEvent } from '../helpers/fixtures.js';
-import { startMirrorProcess, type MirrorProcess } from '../helpers/mirror-process.js';
+import { describe, expect, it } from 'vitest';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
+import { content, runCli, sha256, sha256File, writeCert, type CliEvent } from '../helpers/fixtures.js';
+import { startMirrorProcess } from '../helpers/mirror-process.js';
 
 const MiB = 1024 * 1024;
-const started: MirrorProcess[] = [];
-const dirs: string[] = [];
-
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((m) => m.stop()));
-  removeAll(dirs.splice(0));
-});
+const t = cleanupAfterEach();
 
 /** One process per mirror, so one can be killed alone. */
 async function mirrors(roots: string[], rate: number) {
-  const procs = await Promise.all(roots.map((root) => startMirrorProcess({ roots: [root], rate })));
-  started.push(...procs);
-  dirs.push(...roots);
+  const procs = await Promise.all(roots.map(async (root) => t.track(await startMirrorProcess({ roots: [root], rate }))));
   return procs.map((p, i) => ({ proc: p, url: p.servers[0]!.url + 'pub', name: `m${i + 1}` }));
 }
 
@@ -36,10 +29,9 @@ describe('get: failover with resume', () => {
   const expected = sha256(data);
 
   it('finishes on the next mirror when the first is killed a third of the way', async () => {
-    const roots = mirrorRoots(3, { 'pub/big.bin': data });
+    const roots = t.roots(3, { 'pub/big.bin': data });
     const ms = await mirrors(roots, 24_000_000);
-    const work = tempDir();
-    dirs.push(work);
+    const work = t.dir();
     const cert = writeCert(work, ms);
     const run = runCli(['get', 'big.bin', '--cert', cert, '-d', work, '--json']);
     await run.waitFor((e) => e.type === 'progress' && e.mirror === 'm1' && (e.bytes as number) >= size / 3);
@@ -59,10 +51,9 @@ describe('get: failover with resume', () => {
   });
 
   it('leaves a stopped mirror within the stall timeout plus one second', async () => {
-    const roots = mirrorRoots(3, { 'pub/big.bin': data });
+    const roots = t.roots(3, { 'pub/big.bin': data });
     const ms = await mirrors(roots, 24_000_000);
-    const work = tempDir();
-    dirs.push(work);
+    const work = t.dir();
     const cert = writeCert(work, ms); // stall_timeout: 3s
     const run = runCli(['get', 'big.bin', '--cert', cert, '-d', work, '--json']);
     await run.waitFor((e) => e.type === 'progress' && e.mirror === 'm1' && (e.bytes as number) >= size / 3);
@@ -85,10 +76,9 @@ describe('get: interrupted and resumed', () => {
   it('Ctrl-C keeps the .part; the next run fetches only the rest', async () => {
     const size = 32 * MiB;
     const data = content(size, 11);
-    const roots = mirrorRoots(2, { 'pub/f.bin': data });
+    const roots = t.roots(2, { 'pub/f.bin': data });
     const ms = await mirrors(roots, 12_000_000);
-    const work = tempDir();
-    dirs.push(work);
+    const work = t.dir();
     const cert = writeCert(work, ms);
     const state = join(work, 'state');
     const first = runCli(['get', 'f.bin', '--cert', cert, '-d', work, '--state-dir', state, '--json']);

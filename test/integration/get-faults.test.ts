@@ -2,33 +2,24 @@
 
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startFtpServer, type FtpServerHandle, type Fault } from '../../src/bench/ftpd/server.js';
-import { content, mirrorRoots, putFile, removeAll, runCli, sha256, sha256File, tempDir, writeCert, type CliEvent } from '../helpers/fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { startFtpServer, type Fault } from '../../src/bench/ftpd/server.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
+import { content, putFile, runCli, sha256, sha256File, writeCert, type CliEvent } from '../helpers/fixtures.js';
 
 const MiB = 1024 * 1024;
-const servers: FtpServerHandle[] = [];
-const dirs: string[] = [];
+const t = cleanupAfterEach();
 
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-  removeAll(dirs.splice(0));
-});
-
+/** Emulated mirrors m1, m2, ... serving `roots` (removed after the test), with a fault each. */
 async function serve(roots: string[], faults: Fault[] = [], linkRate?: number) {
-  dirs.push(...roots);
+  t.remove(...roots);
   const started = await Promise.all(
-    roots.map((root, i) => startFtpServer({ root, fault: faults[i] ?? { type: 'none' }, linkRate })),
+    roots.map(async (root, i) => t.track(await startFtpServer({ root, fault: faults[i] ?? { type: 'none' }, linkRate }))),
   );
-  servers.push(...started);
   return started.map((s, i) => ({ url: s.url + 'pub', name: `m${i + 1}`, server: s }));
 }
 
-function work(): string {
-  const dir = tempDir();
-  dirs.push(dir);
-  return dir;
-}
+const work = () => t.dir();
 
 function kinds(events: CliEvent[]): string[] {
   return events.filter((e) => e.type === 'failover').map((e) => `${e.mirror}:${e.kind}`);
@@ -43,7 +34,7 @@ describe('get: faults on one mirror', () => {
   const data = content(size, 3);
 
   it('a mirror at its session limit (421) is skipped as busy', async () => {
-    const ms = await serve(mirrorRoots(2, { 'pub/a.bin': data }), [{ type: 'refuse' }]);
+    const ms = await serve(t.roots(2, { 'pub/a.bin': data }), [{ type: 'refuse' }]);
     const dir = work();
     const run = runCli(['get', 'a.bin', '--cert', writeCert(dir, ms), '-d', dir, '--json']);
     expect(await run.exit).toBe(0);
@@ -53,7 +44,7 @@ describe('get: faults on one mirror', () => {
   });
 
   it('a mirror without the file (550) is skipped as missing', async () => {
-    const roots = mirrorRoots(2, {});
+    const roots = t.roots(2, {});
     putFile(roots[1]!, 'pub/a.bin', data);
     const ms = await serve(roots);
     const dir = work();
@@ -64,7 +55,7 @@ describe('get: faults on one mirror', () => {
   });
 
   it('an unreachable mirror (connection refused) is skipped', async () => {
-    const ms = await serve(mirrorRoots(2, { 'pub/a.bin': data }));
+    const ms = await serve(t.roots(2, { 'pub/a.bin': data }));
     ms[0]!.server.kill();
     const dir = work();
     const run = runCli(['get', 'a.bin', '--cert', writeCert(dir, ms), '-d', dir, '--json']);
@@ -74,7 +65,7 @@ describe('get: faults on one mirror', () => {
   });
 
   it('a dropped session resumes on the next mirror at the byte offset', async () => {
-    const ms = await serve(mirrorRoots(2, { 'pub/a.bin': data }), [{ type: 'drop', afterBytes: MiB }]);
+    const ms = await serve(t.roots(2, { 'pub/a.bin': data }), [{ type: 'drop', afterBytes: MiB }]);
     const dir = work();
     const run = runCli(['get', 'a.bin', '--cert', writeCert(dir, ms), '-d', dir, '--json']);
     expect(await run.exit).toBe(0);
@@ -88,7 +79,7 @@ describe('get: faults on one mirror', () => {
   });
 
   it('a stalled data connection is abandoned after --stall-timeout and resumed elsewhere', async () => {
-    const ms = await serve(mirrorRoots(2, { 'pub/a.bin': data }), [{ type: 'stall', afterBytes: MiB }]);
+    const ms = await serve(t.roots(2, { 'pub/a.bin': data }), [{ type: 'stall', afterBytes: MiB }]);
     const dir = work();
     const run = runCli(['get', 'a.bin', '--cert', writeCert(dir, ms), '-d', dir, '--json', '--stall-timeout', '1s']);
     expect(await run.exit).toBe(0);
@@ -99,7 +90,7 @@ describe('get: faults on one mirror', () => {
   });
 
   it('426 mid-transfer counts as broken and resumes', async () => {
-    const ms = await serve(mirrorRoots(2, { 'pub/a.bin': data }), [{ type: 'error', afterBytes: MiB }]);
+    const ms = await serve(t.roots(2, { 'pub/a.bin': data }), [{ type: 'error', afterBytes: MiB }]);
     const dir = work();
     const run = runCli(['get', 'a.bin', '--cert', writeCert(dir, ms), '-d', dir, '--json']);
     expect(await run.exit).toBe(0);
@@ -108,7 +99,7 @@ describe('get: faults on one mirror', () => {
   });
 
   it('a transfer that ends early with 226 (a copy cut short) keeps its prefix and resumes elsewhere', async () => {
-    const ms = await serve(mirrorRoots(2, { 'pub/a.bin': data }), [{ type: 'short', afterBytes: MiB }]);
+    const ms = await serve(t.roots(2, { 'pub/a.bin': data }), [{ type: 'short', afterBytes: MiB }]);
     const dir = work();
     const run = runCli(['get', 'a.bin', '--cert', writeCert(dir, ms), '-d', dir, '--json']);
     expect(await run.exit).toBe(0);
@@ -118,14 +109,14 @@ describe('get: faults on one mirror', () => {
   });
 
   it('never mixes bytes from a copy of another size, nor from a truncated copy', async () => {
-    const roots = mirrorRoots(3, { 'pub/a.bin': data });
+    const roots = t.roots(3, { 'pub/a.bin': data });
     putFile(roots[1]!, 'pub/a.bin', content(size + 4096, 99)); // another file
     const ms = await serve(roots, [{ type: 'error', afterBytes: MiB }]);
     // m3 holds a truncated copy: a prefix, as an interrupted mirroring run would leave it.
-    const truncated = tempDir();
+    const truncated = t.dir();
     putFile(truncated, 'pub/a.bin', data.subarray(0, 2 * MiB));
     const ms2 = await serve([truncated]);
-    const ms3 = await serve(mirrorRoots(1, { 'pub/a.bin': data }));
+    const ms3 = await serve(t.roots(1, { 'pub/a.bin': data }));
     const all = [ms[0]!, ms[1]!, { ...ms2[0]!, name: 'm3' }, { ...ms3[0]!, name: 'm4' }];
     const dir = work();
     const run = runCli(['get', 'a.bin', '--cert', writeCert(dir, all), '-d', dir, '--json']);
@@ -140,7 +131,7 @@ describe('get: faults on one mirror', () => {
 
   it('once a size is established, a copy of another size is refused even with no byte on disk yet', async () => {
     // m1 drops at once (0 bytes reach the disk); m2's copy is of another size; m3 is good.
-    const roots = mirrorRoots(3, { 'pub/a.bin': data });
+    const roots = t.roots(3, { 'pub/a.bin': data });
     putFile(roots[1]!, 'pub/a.bin', content(size - 4096, 98));
     const ms = await serve(roots, [{ type: 'drop', afterBytes: 0 }]);
     const dir = work();
@@ -152,7 +143,7 @@ describe('get: faults on one mirror', () => {
   });
 
   it('a partial file no mirror has a copy of any more is discarded and the file fetched anew', async () => {
-    const roots = mirrorRoots(2, { 'pub/a.bin': data });
+    const roots = t.roots(2, { 'pub/a.bin': data });
     const ms = await serve(roots);
     const dir = work();
     // A previous run left 1 MiB of an older, larger version of the file.
@@ -167,7 +158,7 @@ describe('get: faults on one mirror', () => {
   });
 
   it('a copy with the same size but other bytes fails --sha256 and is fetched again elsewhere', async () => {
-    const roots = mirrorRoots(2, { 'pub/a.bin': data });
+    const roots = t.roots(2, { 'pub/a.bin': data });
     putFile(roots[0]!, 'pub/a.bin', content(size, 5)); // same size, other content
     const ms = await serve(roots);
     const dir = work();
@@ -178,7 +169,7 @@ describe('get: faults on one mirror', () => {
   });
 
   it('when every mirror fails: exit 1, every attempt listed, the .part kept for the next run', async () => {
-    const roots = mirrorRoots(2, { 'pub/a.bin': data });
+    const roots = t.roots(2, { 'pub/a.bin': data });
     const ms = await serve(roots, [{ type: 'error', afterBytes: 256 * 1024 }, { type: 'refuse' }]);
     const dir = work();
     const cert = writeCert(dir, ms);
@@ -202,11 +193,9 @@ describe('get: faults on one mirror', () => {
   });
 
   it('a bad login (530) is an auth failure and the next mirror serves', async () => {
-    const roots = mirrorRoots(2, { 'pub/a.bin': data });
-    dirs.push(...roots);
-    const locked = await startFtpServer({ root: roots[0]!, users: { alice: 'secret' } });
-    const open = await startFtpServer({ root: roots[1]! });
-    servers.push(locked, open);
+    const roots = t.roots(2, { 'pub/a.bin': data });
+    const locked = t.track(await startFtpServer({ root: roots[0]!, users: { alice: 'secret' } }));
+    const open = t.track(await startFtpServer({ root: roots[1]! }));
     const dir = work();
     const cert = writeCert(dir, [
       { url: locked.url + 'pub', name: 'm1' },

@@ -3,28 +3,18 @@
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startFtpServer, type FtpServerHandle } from '../../src/bench/ftpd/server.js';
-import { content, mirrorRoots, putFile, removeAll, runCli, sha256, sha256File, tempDir, type CliEvent } from '../helpers/fixtures.js';
-import { startMirrorProcess, type MirrorProcess } from '../helpers/mirror-process.js';
+import { describe, expect, it } from 'vitest';
+import { startFtpServer } from '../../src/bench/ftpd/server.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
+import { content, putFile, runCli, sha256, sha256File, type CliEvent } from '../helpers/fixtures.js';
+import { startMirrorProcess } from '../helpers/mirror-process.js';
 
 const MiB = 1024 * 1024;
 /** The issue's 8, 4 and 1 Mbit/s, scaled by 4 to keep the test short; the ratios are what matter. */
 const RATES = [4_000_000, 2_000_000, 500_000];
-const servers: FtpServerHandle[] = [];
-const procs: MirrorProcess[] = [];
-const dirs: string[] = [];
+const t = cleanupAfterEach();
 
-afterEach(async () => {
-  await Promise.all([...servers.splice(0).map((s) => s.close()), ...procs.splice(0).map((p) => p.stop())]);
-  removeAll(dirs.splice(0));
-});
-
-function dir(): string {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-}
+const dir = () => t.dir();
 
 /** A certificate for the ranked director with default stall settings. */
 function rankedCert(where: string, mirrors: { url: string; name: string }[], extra: string[] = [], service = 'ranked.test'): string {
@@ -38,11 +28,10 @@ const FILES = Array.from({ length: 12 }, (_, i) => [`pub/f${String(i + 1).padSta
 
 /** Three mirrors, fast (m-fast), medium, slow, listed slowest first so certificate order cannot help. */
 async function threeSpeeds(files: Record<string, Buffer>) {
-  const roots = mirrorRoots(3, files);
-  dirs.push(...roots);
+  const roots = t.roots(3, files);
   const names = ['fast', 'medium', 'slow'];
   const handles = await Promise.all(roots.map((root, i) => startFtpServer({ root, linkRate: RATES[i] })));
-  servers.push(...handles);
+  t.trackAll(...handles);
   const mirrors = handles.map((h, i) => ({ url: h.url + 'pub', name: names[i]!, handle: h, root: roots[i]! }));
   return mirrors.reverse();
 }
@@ -102,7 +91,7 @@ describe('ranked director', () => {
 
     // The mirror comes back; while it cools down the director keeps away from it...
     const revived = await startFtpServer({ root: fast.root, port, linkRate: RATES[0] });
-    servers.push(revived);
+    t.trackAll(revived);
     const during = runCli(['get', 'f01.bin', '--cert', cert, '-o', join(work, 'x1'), '--state-dir', stateHome, '--json']);
     expect(await during.exit).toBe(0);
     expect(during.events.find((e) => e.type === 'attempt')?.mirror).toBe('medium');
@@ -118,11 +107,10 @@ describe('ranked director', () => {
   it('leaves a mirror stopped after steady delivery within 3 s with default settings', async () => {
     const size = 48 * MiB;
     const data = content(size, 9);
-    const roots = mirrorRoots(2, { 'pub/big.bin': data });
-    dirs.push(...roots);
+    const roots = t.roots(2, { 'pub/big.bin': data });
     const a = await startMirrorProcess({ roots: [roots[0]!], rate: 8_000_000 });
     const b = await startMirrorProcess({ roots: [roots[1]!], rate: 8_000_000 });
-    procs.push(a, b);
+    t.trackAll(a, b);
     const work = dir();
     const cert = join(work, 'mirrors.yaml');
     // Default director settings: stall_timeout 10 s; the adaptive limit must do better.
@@ -142,11 +130,10 @@ describe('ranked director', () => {
 
   it('leaves a mirror mid-transfer for one measured much faster, resuming at the offset', async () => {
     const data = content(8 * MiB, 12);
-    const roots = mirrorRoots(2, { 'pub/big.bin': data });
-    dirs.push(...roots);
+    const roots = t.roots(2, { 'pub/big.bin': data });
     const slow = await startFtpServer({ root: roots[0]!, linkRate: 500_000 });
     const fast = await startFtpServer({ root: roots[1]!, linkRate: 4_000_000 });
-    servers.push(slow, fast);
+    t.trackAll(slow, fast);
     const work = dir();
     const cert = rankedCert(work, [{ url: slow.url + 'pub', name: 'slow' }, { url: fast.url + 'pub', name: 'fast' }]);
     const state = join(work, 'state');
@@ -168,10 +155,9 @@ describe('ranked director', () => {
 
   it('a slow but steady mirror is not a stall', async () => {
     const data = content(MiB, 4);
-    const roots = mirrorRoots(1, { 'pub/slow.bin': data });
-    dirs.push(...roots);
+    const roots = t.roots(1, { 'pub/slow.bin': data });
     const slow = await startFtpServer({ root: roots[0]!, linkRate: 200_000 });
-    servers.push(slow);
+    t.trackAll(slow);
     const work = dir();
     const cert = rankedCert(work, [{ url: slow.url + 'pub', name: 'slow' }]);
     const run = runCli(['get', 'slow.bin', '--cert', cert, '-d', work, '--json', '--no-state']);
@@ -184,10 +170,9 @@ describe('ranked director', () => {
 describe('lazy membership updates', () => {
   it('adopts a mirror published by the service, measures it, and drops a removed one from the state', async () => {
     const files = Object.fromEntries(FILES.slice(0, 6));
-    const roots = mirrorRoots(3, files);
-    dirs.push(...roots);
+    const roots = t.roots(3, files);
     const handles = await Promise.all(roots.map((root, i) => startFtpServer({ root, linkRate: [2_000_000, 2_000_000, 4_000_000][i] })));
-    servers.push(...handles);
+    t.trackAll(...handles);
     const [m1, m2, m3] = handles.map((h, i) => ({ url: h.url + 'pub', name: `m${i + 1}` }));
     const work = dir();
     const stateHome = join(work, 'state');

@@ -2,19 +2,15 @@
 // sessions out between files (as real servers do) costs a reconnect, never a failover.
 
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startFtpServer, type FtpServerHandle } from '../../src/bench/ftpd/server.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 import type { Certificate } from '../../src/certificate/types.js';
 import { ServiceClient } from '../../src/client/service-client.js';
 import type { SmartEvent } from '../../src/ui/events.js';
-import { content, mirrorRoots, removeAll, sha256, sha256File, tempDir } from '../helpers/fixtures.js';
+import { content, sha256, sha256File } from '../helpers/fixtures.js';
 
-const servers: FtpServerHandle[] = [];
-const dirs: string[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-  removeAll(dirs.splice(0));
-});
+const t = cleanupAfterEach();
 
 function certFor(handles: FtpServerHandle[]): Certificate {
   return {
@@ -30,12 +26,10 @@ describe('ServiceClient', () => {
   const b = content(512 * 1024, 2);
 
   it('reuses one control connection for successive files', async () => {
-    const roots = mirrorRoots(1, { 'pub/a.bin': a, 'pub/b.bin': b });
-    dirs.push(...roots);
+    const roots = t.roots(1, { 'pub/a.bin': a, 'pub/b.bin': b });
     const server = await startFtpServer({ root: roots[0]! });
-    servers.push(server);
-    const out = tempDir();
-    dirs.push(out);
+    t.trackAll(server);
+    const out = t.dir();
     const client = await ServiceClient.open(certFor([server]), { events: () => {} });
     await client.download('a.bin', join(out, 'a.bin'));
     await client.download('b.bin', join(out, 'b.bin'));
@@ -46,13 +40,11 @@ describe('ServiceClient', () => {
   });
 
   it('an idle session the server timed out is replaced quietly, not failed over', async () => {
-    const roots = mirrorRoots(2, { 'pub/a.bin': a, 'pub/b.bin': b });
-    dirs.push(...roots);
+    const roots = t.roots(2, { 'pub/a.bin': a, 'pub/b.bin': b });
     const server = await startFtpServer({ root: roots[0]!, idleTimeoutMs: 150 });
     const other = await startFtpServer({ root: roots[1]! });
-    servers.push(server, other);
-    const out = tempDir();
-    dirs.push(out);
+    t.trackAll(server, other);
+    const out = t.dir();
     const events: SmartEvent[] = [];
     const client = await ServiceClient.open(certFor([server, other]), { events: (e) => events.push(e) });
     await client.download('a.bin', join(out, 'a.bin'));
@@ -68,13 +60,11 @@ describe('ServiceClient', () => {
   });
 
   it('when the close lands after the pool handed the connection out, one quiet reconnect follows', async () => {
-    const roots = mirrorRoots(2, { 'pub/a.bin': a, 'pub/b.bin': b });
-    dirs.push(...roots);
+    const roots = t.roots(2, { 'pub/a.bin': a, 'pub/b.bin': b });
     const server = await startFtpServer({ root: roots[0]! });
     const other = await startFtpServer({ root: roots[1]! });
-    servers.push(server, other);
-    const out = tempDir();
-    dirs.push(out);
+    t.trackAll(server, other);
+    const out = t.dir();
     const events: SmartEvent[] = [];
     const client = await ServiceClient.open(certFor([server, other]), { events: (e) => events.push(e) });
     await client.download('a.bin', join(out, 'a.bin'));

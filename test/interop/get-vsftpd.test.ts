@@ -4,42 +4,31 @@
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'basic-ftp';
-import { afterEach, expect, it } from 'vitest';
-import { content, mirrorRoots, putFile, removeAll, runCli, sha256, sha256File, tempDir, writeCert, type CliEvent } from '../helpers/fixtures.js';
-import { describeWithVsftpd, startVsftpd, type Vsftpd } from '../helpers/vsftpd.js';
+import { expect, it } from 'vitest';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
+import { content, putFile, runCli, sha256, sha256File, writeCert, type CliEvent } from '../helpers/fixtures.js';
+import { describeWithVsftpd, startVsftpd } from '../helpers/vsftpd.js';
 
 const MiB = 1024 * 1024;
-const started: Vsftpd[] = [];
-const dirs: string[] = [];
-
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((v) => v.stop()));
-  removeAll(dirs.splice(0));
-});
+const t = cleanupAfterEach();
 
 /** vsftpd serves a root the ftp user can read but not write. */
 function readableRoots(n: number, files: Record<string, Buffer>): string[] {
-  const roots = mirrorRoots(n, files);
+  const roots = t.roots(n, files);
   for (const r of roots) {
     mkdirSync(join(r, 'pub'), { recursive: true });
     chmodSync(r, 0o755);
     chmodSync(join(r, 'pub'), 0o755);
   }
-  dirs.push(...roots);
   return roots;
 }
 
 async function vsftpds(roots: string[], opts: { rate?: number; maxClients?: number } = {}) {
-  const servers = await Promise.all(roots.map((root) => startVsftpd({ root, rateBytesPerSec: opts.rate, maxClients: opts.maxClients })));
-  started.push(...servers);
+  const servers = await Promise.all(roots.map(async (root) => t.track(await startVsftpd({ root, rateBytesPerSec: opts.rate, maxClients: opts.maxClients }))));
   return servers.map((v, i) => ({ v, url: v.url + 'pub', name: `v${i + 1}` }));
 }
 
-function work(): string {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-}
+const work = () => t.dir();
 
 function fetched(events: CliEvent[]): number {
   const done = events.find((e) => e.type === 'done')! as unknown as { bytesByMirror: Record<string, number> };
