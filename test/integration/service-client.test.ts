@@ -39,15 +39,20 @@ describe('ServiceClient', () => {
     expect(sha256File(join(out, 'b.bin'))).toBe(sha256(b));
   });
 
-  it('an idle session the server timed out is replaced quietly, not failed over', async () => {
+  /** Mirrors m1 (with `first` options) and m2, and a client that has fetched a.bin from m1. */
+  async function twoMirrorsAfterFirstFile(first: { idleTimeoutMs?: number }) {
     const roots = t.roots(2, { 'pub/a.bin': a, 'pub/b.bin': b });
-    const server = await startFtpServer({ root: roots[0]!, idleTimeoutMs: 150 });
-    const other = await startFtpServer({ root: roots[1]! });
-    t.trackAll(server, other);
+    const server = t.track(await startFtpServer({ root: roots[0]!, ...first }));
+    const other = t.track(await startFtpServer({ root: roots[1]! }));
     const out = t.dir();
     const events: SmartEvent[] = [];
     const client = await ServiceClient.open(certFor([server, other]), { events: (e) => events.push(e) });
     await client.download('a.bin', join(out, 'a.bin'));
+    return { server, other, out, events, client };
+  }
+
+  it('an idle session the server timed out is replaced quietly, not failed over', async () => {
+    const { server, other, out, events, client } = await twoMirrorsAfterFirstFile({ idleTimeoutMs: 150 });
     await new Promise((r) => setTimeout(r, 400)); // the server says "421 Timeout." and closes
     await client.download('b.bin', join(out, 'b.bin'));
     await client.close();
@@ -60,14 +65,7 @@ describe('ServiceClient', () => {
   });
 
   it('when the close lands after the pool handed the connection out, one quiet reconnect follows', async () => {
-    const roots = t.roots(2, { 'pub/a.bin': a, 'pub/b.bin': b });
-    const server = await startFtpServer({ root: roots[0]! });
-    const other = await startFtpServer({ root: roots[1]! });
-    t.trackAll(server, other);
-    const out = t.dir();
-    const events: SmartEvent[] = [];
-    const client = await ServiceClient.open(certFor([server, other]), { events: (e) => events.push(e) });
-    await client.download('a.bin', join(out, 'a.bin'));
+    const { server, out, events, client } = await twoMirrorsAfterFirstFile({});
     // The race, forced: the idle connection is handed out and only then found closed.
     const pool = client.pool;
     const acquire = pool.acquire.bind(pool);
