@@ -1,6 +1,7 @@
 // The client fleet: C independent clients (each its own director and in-memory state, as separate
 // machines would be), each making F consecutive retrievals of one file, all started together.
 
+import { setMaxListeners } from 'node:events';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,6 +113,8 @@ async function runClient(index: number, options: FleetOptions, started: number, 
 export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   // One controller for the fleet: a local error in one client stops the others too.
   const stop = new AbortController();
+  // Every client's transfers listen on it: up to 64 clients x (request + probes).
+  setMaxListeners(1000, stop.signal);
   const onAbort = (): void => stop.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   const started = performance.now();

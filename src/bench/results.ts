@@ -30,6 +30,8 @@ export interface PointResult {
   probes: number;
   /** 421s the servers answered (emulated mirrors only). */
   rejected: number | undefined;
+  /** Share of the point's wall time the event loop was busy (near 1: the machine, not the links, set the pace). */
+  loopBusy: number;
   firstError?: string;
 }
 

@@ -2,6 +2,7 @@
 // a real certificate's mirrors). Policies are interleaved per point so that machine noise falls on
 // both alike.
 
+import { performance } from 'node:perf_hooks';
 import type { Certificate, PolicyName } from '../certificate/types.js';
 import { makeBenchFile, mirrorName, startEmulation, type BenchFile } from './emulation.js';
 import { runFleet, type FleetResult } from './fleet.js';
@@ -97,7 +98,16 @@ export function totalFiles(settings: Pick<BenchSettings, 'servers' | 'clients' |
   return planPoints(settings).reduce((n, p) => n + p.clients * settings.files, 0);
 }
 
-export function summarize(plan: PointPlan, fleet: FleetResult, names: string[], scale: number, capacity: number | undefined, stats: { sent: number[]; rejected: number } | undefined): PointResult {
+export interface PointContext {
+  names: string[];
+  scale: number;
+  capacity: number | undefined;
+  stats: { sent: number[]; rejected: number } | undefined;
+  loopBusy: number;
+}
+
+export function summarize(plan: PointPlan, fleet: FleetResult, ctx: PointContext): PointResult {
+  const { names, scale, capacity, stats } = ctx;
   const used = names.slice(0, plan.servers);
   const byMirror: Record<string, number> = {};
   for (const c of fleet.clients) for (const [m, b] of Object.entries(c.bytesByMirror)) byMirror[m] = (byMirror[m] ?? 0) + b;
@@ -119,6 +129,7 @@ export function summarize(plan: PointPlan, fleet: FleetResult, names: string[], 
     failovers: fleet.clients.reduce((a, c) => a + c.failovers, 0),
     probes: fleet.clients.reduce((a, c) => a + c.probes, 0),
     rejected: stats?.rejected,
+    loopBusy: ctx.loopBusy,
     firstError: fleet.clients.find((c) => c.firstError)?.firstError,
   };
 }
@@ -144,7 +155,9 @@ export async function runSweep(settings: BenchSettings, target: Target, hooks: S
     }
     hooks.onPointStart?.(p, index, plan.length);
     const prepared = await target.prepare(p.servers);
+    const loopBefore = performance.eventLoopUtilization();
     let fleet: FleetResult;
+    let loopBusy = 0;
     try {
       const run = CONTENDER_RUN[p.policy];
       prepared.armFaults((f) => hooks.onFault?.(p, f));
@@ -156,10 +169,12 @@ export async function runSweep(settings: BenchSettings, target: Target, hooks: S
         policy: run.policy,
         oneConnection: run.oneConnection,
         clientLinkRate: scaled(settings).clientLinkRate,
-        seed: settings.seed + index,
+        // By point, not by position: a point repeats its choices whatever else the sweep runs.
+        seed: settings.seed + p.servers * 1000 + p.clients,
         signal: hooks.signal,
         onFile: () => hooks.onFile?.(),
       });
+      loopBusy = performance.eventLoopUtilization(loopBefore).utilization;
     } finally {
       await prepared.stop();
     }
@@ -167,7 +182,13 @@ export async function runSweep(settings: BenchSettings, target: Target, hooks: S
       interrupted = true;
       break;
     }
-    const point = summarize(p, fleet, target.names, settings.scale, prepared.capacity, prepared.serverStats());
+    const point = summarize(p, fleet, {
+      names: target.names,
+      scale: settings.scale,
+      capacity: prepared.capacity,
+      stats: prepared.serverStats(),
+      loopBusy,
+    });
     points.push(point);
     hooks.onPoint?.(point);
   }

@@ -148,8 +148,8 @@ export async function runBench(o: BenchOptions): Promise<number> {
     process.stderr.write(`smartftp bench: ${message}\n`);
     return EXIT.usage;
   }
-  // The paper's figures and the done-when checks apply to its setup: equal emulated links.
-  const paper = !o.cert && new Set(settings.linkMbit).size <= 1;
+  // The paper's figures apply to its setup: equal emulated links, no faults.
+  const paper = !o.cert && new Set(settings.linkMbit).size <= 1 && settings.faults.length === 0;
   const interrupt = interruptSignal();
   const bar = progress(settings, !!o.json);
   let result: BenchResult;
@@ -175,7 +175,7 @@ export async function runBench(o: BenchOptions): Promise<number> {
     const first = result.points.find((p) => p.filesDone > 0);
     if (first) result.settings.size = Math.round(first.bytes / first.filesDone);
   }
-  const checks = runChecks(result.points, { heterogeneous: new Set(settings.linkMbit).size > 1 });
+  const checks = runChecks(result.points, { heterogeneous: new Set(settings.linkMbit).size > 1, faults: settings.faults.length > 0 });
   const report = reportLines(result, checks, { paper });
   if (o.json) process.stdout.write(JSON.stringify({ ...result, checks }, null, 2) + '\n');
   else process.stdout.write(report.join('\n') + '\n');

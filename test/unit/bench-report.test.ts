@@ -127,6 +127,15 @@ describe('checks', () => {
   });
 });
 
+describe('fault checks', () => {
+  it('want every file and fewer failovers for ranked', () => {
+    const checks = runChecks([point(2, 8, 'random', 0.5, { failovers: 90 }), point(2, 8, 'ranked', 0.5, { failovers: 3 })], { heterogeneous: false, faults: true });
+    expect(checks.map((c) => c.ok)).toEqual([true, true]);
+    const lost = runChecks([point(2, 8, 'random', 0.5, { filesFailed: 2 }), point(2, 8, 'ranked', 0.5, { failovers: 3 })], { heterogeneous: false, faults: true });
+    expect(lost.map((c) => c.ok)).toEqual([false, false]);
+  });
+});
+
 describe('summarize', () => {
   it('adds the clients up and divides by the wall time', () => {
     const client = (bytes: number, byMirror: Record<string, number>, seconds: number) => ({
@@ -161,7 +170,7 @@ describe('terminal chart', () => {
   it('places glyphs by value and joins them with dots', () => {
     const lines = renderPanels([{ title: 't', series: [{ glyph: '1', points: [[0, 0], [16, 4]] }] }], 16, 4);
     expect(lines[0]!.trim()).toBe('t');
-    expect(lines[1]).toMatch(/^\s+4 \|\s+1$/); // the top row: the highest point at the far right
+    expect(lines[1]).toMatch(/^\s+4 \|\s+\.?1$/); // the top row: the highest point at the far right
     expect(lines[13]).toMatch(/^\s+0 \|1/); // the bottom row: the first point at the far left
     expect(lines.some((l) => l.includes('.'))).toBe(true);
   });
