@@ -45,6 +45,10 @@ export interface Request<T> {
   probe?(mirror: MirrorSpec, signal: AbortSignal, meter: Meter): Promise<void>;
 }
 
+/** Requests in a row on one mirror before the next re-tests another: RETEST_MIN + [0, RETEST_SPREAD). */
+export const RETEST_MIN = 12;
+export const RETEST_SPREAD = 5;
+
 export interface DirectorOptions {
   mirrors: MirrorSpec[];
   policy: Policy;
@@ -65,6 +69,10 @@ export class Director {
   readonly stats: StatsBook;
   /** The mirror that served the last successful request (site affinity). */
   lastMirror: string | undefined;
+  /** Successful requests in a row on lastMirror. */
+  private streak = 0;
+  /** After how long a streak the next request re-tests another mirror (jittered, so clients do not move together). */
+  private retestAfter: number;
   private readonly random: () => number;
   private readonly now: () => number;
   private readonly signal: AbortSignal | undefined;
@@ -82,6 +90,11 @@ export class Director {
     this.signal = options.signal;
     this.maxPasses = options.maxPasses ?? 3;
     this.maxProbes = options.maxProbes ?? 2;
+    this.retestAfter = this.drawRetest();
+  }
+
+  private drawRetest(): number {
+    return RETEST_MIN + Math.floor(this.random() * RETEST_SPREAD);
   }
 
   private get probing(): boolean {
@@ -96,6 +109,7 @@ export class Director {
       random: this.random,
       lastMirror: this.lastMirror,
       probing: this.probing,
+      retestDue: this.streak >= this.retestAfter,
     });
   }
 
@@ -126,11 +140,11 @@ export class Director {
   }
 
   /** The meter through which a request reports on a mirror. */
-  meter(mirror: MirrorSpec): Meter {
+  meter(mirror: MirrorSpec, retest = false): Meter {
     const stats = statsFor(this.stats, mirror.name);
     return {
       connected: (ms) => recordLatency(stats, ms),
-      transferred: (bytes, seconds) => recordThroughput(stats, bytes, seconds, this.now()),
+      transferred: (bytes, seconds) => recordThroughput(stats, bytes, seconds, this.now(), retest),
       known: stats,
       bestAlternative: () => {
         const now = this.now();
@@ -159,13 +173,16 @@ export class Director {
       const tried = new Set<string>();
       const first = this.rank();
       if (pass === 0) this.explore(first, request, signal);
+      const retesting = this.streak >= this.retestAfter && this.lastMirror !== undefined && first[0]?.name !== this.lastMirror;
+      if (retesting) this.retestAfter = this.drawRetest();
       // Re-ranked after every failure: what the failed attempt measured counts at once.
       for (let mirror = first[0]; mirror; mirror = this.next(tried)) {
         tried.add(mirror.name);
         if (signal.aborted) throw new Interrupted();
         try {
-          const result = await request.action(mirror, signal, this.meter(mirror));
+          const result = await request.action(mirror, signal, this.meter(mirror, retesting && mirror === first[0]));
           recordSuccess(statsFor(this.stats, mirror.name), this.now());
+          this.streak = mirror.name === this.lastMirror ? this.streak + 1 : 1;
           this.lastMirror = mirror.name;
           return result;
         } catch (error) {

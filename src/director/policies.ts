@@ -16,6 +16,11 @@ export interface RankContext {
    * request itself goes to the best known mirror instead of exploring.
    */
   probing?: boolean;
+  /**
+   * The last mirror has served enough requests in a row that what this client knows of the others
+   * is stale (other clients' load moves): the next request re-tests one of them.
+   */
+  retestDue?: boolean;
 }
 
 export interface Policy {
@@ -60,6 +65,8 @@ export const randomPolicy: Policy = {
 export const AFFINITY_MARGIN = 0.8;
 /** Mirrors within this share of the best count as equally good; one of them is picked at random. */
 export const NEAR_BEST = 0.75;
+/** A re-test goes to the alternative measured longest ago among those at least this share of the last mirror's speed. */
+export const RETEST_BAND = 0.5;
 
 /**
  * Measured throughput, best first. Unmeasured mirrors are explored: first in line when the
@@ -85,6 +92,14 @@ export const rankedPolicy: Policy = {
     if (last && speed(last) > 0 && !inCooldown(ctx.stats[last.name], ctx.now)) {
       const bestOther = Math.max(0, ...measured.filter((m) => m !== last).map(speed));
       if (speed(last) >= AFFINITY_MARGIN * bestOther) order = [last, ...order.filter((m) => m !== last)];
+      // A re-test: the request itself goes to the alternative measured longest ago, if it was
+      // not far slower; its fresh figure then decides, through affinity, where the next one goes.
+      const stalest = ctx.retestDue
+        ? measured
+            .filter((m) => m !== last && !inCooldown(ctx.stats[m.name], ctx.now) && speed(m) >= RETEST_BAND * speed(last))
+            .sort((a, b) => ctx.stats[a.name]!.lastUsed - ctx.stats[b.name]!.lastUsed)[0]
+        : undefined;
+      if (stalest) order = [stalest, ...order.filter((m) => m !== stalest)];
     }
     return coolingLast(order, ctx);
   },

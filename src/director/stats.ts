@@ -53,11 +53,12 @@ const CHANGE_FACTOR = 2;
  * so the start is not dominated by the first sample; then an EWMA, so the figure follows a mirror
  * whose load changes. Each sample is weighted by min(bytes / FULL_WEIGHT_BYTES, 1).
  */
-export function recordThroughput(s: MirrorStats, bytes: number, seconds: number, now: number): void {
+export function recordThroughput(s: MirrorStats, bytes: number, seconds: number, now: number, replace = false): void {
   if (bytes < MIN_SAMPLE_BYTES || seconds <= 0) return;
   const sample = bytes / seconds;
   const weight = Math.min(bytes / FULL_WEIGHT_BYTES, 1);
-  if (s.samples === 0 || s.throughput <= 0) {
+  // `replace`: the estimate is known to be stale (a re-test); the new sample is the better figure.
+  if (replace || s.samples === 0 || s.throughput <= 0) {
     s.throughput = sample;
   } else if (s.samples < MEAN_SAMPLES) {
     const w = weight / (s.samples + weight);

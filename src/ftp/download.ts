@@ -65,8 +65,12 @@ export interface DownloadResult {
   seconds: number;
 }
 
-/** A probe reads small files whole (its connection then stays usable) and cuts large ones short. */
-export const PROBE_BYTES = 2 * 1024 * 1024;
+/**
+ * A probe reads the last this-many bytes of the file: enough for a throughput sample (weighted by
+ * its size), little enough not to slow the request it runs beside on a client whose own link is
+ * the bottleneck.
+ */
+export const PROBE_BYTES = 128 * 1024;
 
 export function remoteFullPath(mirror: MirrorSpec, remotePath: string): string {
   return posix.join(mirror.basePath, remotePath.replace(/^\/+/, ''));
@@ -319,10 +323,11 @@ export class DownloadRequest implements Request<DownloadResult> {
       if (this.size !== undefined && size !== this.size) {
         throw new RequestError('mismatch', `${mirror.name} has ${size} bytes, other mirrors ${this.size}`);
       }
-      const limit = Math.min(size, PROBE_BYTES);
+      // The tail of the file: the transfer then ends by itself and the connection stays usable
+      // (basic-ftp can only abort a transfer by closing the control connection too).
+      const start = Math.max(0, size - PROBE_BYTES);
       let received = 0;
       let firstByteAt = 0;
-      let cut = false;
       const watchdog = new StallWatchdog(this.options.stall, () => client.close());
       const pace = this.options.pace;
       const sink = new Writable({
@@ -330,10 +335,6 @@ export class DownloadRequest implements Request<DownloadResult> {
           if (received === 0) firstByteAt = performance.now();
           received += chunk.length;
           watchdog.feed();
-          if (received >= limit && limit < size && !cut) {
-            cut = true; // enough measured; basic-ftp can only abort by closing
-            client.close();
-          }
           const paced = pace?.(chunk.length);
           if (paced) paced.then(() => callback(), callback);
           else callback();
@@ -342,14 +343,12 @@ export class DownloadRequest implements Request<DownloadResult> {
       const onAbort = () => client.close();
       signal.addEventListener('abort', onAbort, { once: true });
       try {
-        await client.downloadTo(sink, remote);
+        await client.downloadTo(sink, remote, start);
         reusable = true;
       } catch (error) {
-        if (!cut) {
-          if (signal.aborted) throw new Interrupted();
-          if (watchdog.fired) throw new RequestError('stalled', `probe: no data from ${mirror.name}`);
-          throw classifyTransferError(error);
-        }
+        if (signal.aborted) throw new Interrupted();
+        if (watchdog.fired) throw new RequestError('stalled', `probe: no data from ${mirror.name}`);
+        throw classifyTransferError(error);
       } finally {
         watchdog.stop();
         signal.removeEventListener('abort', onAbort);

@@ -219,6 +219,41 @@ describe('policies', () => {
     expect(firsts).toEqual(new Set(['a', 'b']));
   });
 
+  it('a due re-test sends the request to the alternative measured longest ago, if not far slower', () => {
+    const stats: StatsBook = { a: emptyStats(), b: emptyStats(), c: emptyStats() };
+    recordThroughput(stats.a!, 4 << 20, 1, 100); // 4 MiB/s, the current mirror
+    recordThroughput(stats.b!, 4 << 20, 1.6, 10); // 2.5 MiB/s, measured long ago
+    recordThroughput(stats.c!, 4 << 20, 1.6, 50); // 2.5 MiB/s, measured later
+    expect(names(rankedPolicy.rank([A, B, C], ctx(stats, { lastMirror: 'a', retestDue: true })))[0]).toBe('b');
+    expect(names(rankedPolicy.rank([A, B, C], ctx(stats, { lastMirror: 'a' })))[0]).toBe('a');
+    // Far slower alternatives (under RETEST_BAND of the current one) are not worth a file.
+    stats.b!.throughput = stats.c!.throughput = 1 << 20;
+    expect(names(rankedPolicy.rank([A, B, C], ctx(stats, { lastMirror: 'a', retestDue: true })))[0]).toBe('a');
+  });
+
+  it('the director re-tests after a jittered streak and lets the fresh figure replace the stale one', async () => {
+    const stats: StatsBook = { a: emptyStats(), b: emptyStats() };
+    recordThroughput(stats.a!, 4 << 20, 1, 0);
+    recordThroughput(stats.b!, 4 << 20, 1.5, 0); // stale: 2.7 MiB/s
+    const served: string[] = [];
+    const director = new Director({ mirrors: [A, B], policy: rankedPolicy, stats, random: seeded(2), maxProbes: 0 });
+    const request: Request<string> = {
+      what: 'x',
+      async action(m, _signal, meter) {
+        served.push(m.name);
+        meter.transferred(4 << 20, m.name === 'a' ? 1 : 0.5); // b is now the faster one
+        return m.name;
+      },
+      cleanup() {},
+    };
+    for (let i = 0; i < 30; i++) await director.apply(request);
+    const firstB = served.indexOf('b');
+    expect(firstB).toBeGreaterThanOrEqual(12); // not before a streak of RETEST_MIN on a
+    expect(firstB).toBeLessThan(12 + 5 + 1);
+    expect(stats.b!.throughput).toBe(8 << 20); // replaced, not averaged
+    expect(served.slice(firstB, firstB + 12)).toEqual(Array(12).fill('b')); // and affinity follows it
+  });
+
   it('ranked breaks ties at random, so clients spread out', () => {
     const seen = new Set<string>();
     const random = seeded(3);
