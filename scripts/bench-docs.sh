@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Re-run the benchmark figures quoted in docs/bench.md and refresh docs/figure6.svg.
+# Re-run the benchmark figures quoted in the README ("Benchmark") and refresh docs/figure6.svg.
 # Each run's full report lands in OUT (default /tmp/smartftp-bench-docs); about 5 minutes in all
 # on a 2-core machine. Needs the build: npx tsc -p tsconfig.json.
 set -euo pipefail
