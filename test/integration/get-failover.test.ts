@@ -46,6 +46,7 @@ describe('get: failover with resume', () => {
     const fetched = Object.values(done.bytesByMirror).reduce((a, b) => a + b, 0);
     expect(done.bytesByMirror.m1).toBeGreaterThan(size / 4);
     expect(done.bytesByMirror.m2).toBeGreaterThan(0);
+    console.info(`kill at ${(done.bytesByMirror.m1! / MiB).toFixed(1)} MiB: fetched ${fetched - size} bytes more than the file (${JSON.stringify(done.bytesByMirror)})`);
     expect(fetched - size).toBeLessThanOrEqual(MiB);
     expect(fetched).toBeGreaterThanOrEqual(size);
   });
@@ -61,6 +62,7 @@ describe('get: failover with resume', () => {
     const stoppedAt = Date.now();
     const failover = await run.waitFor((e) => e.type === 'failover', 15_000);
     const switchedAfter = (Date.now() - stoppedAt) / 1000;
+    console.info(`stall: left the stopped mirror ${switchedAfter.toFixed(2)} s after SIGSTOP (stall_timeout 3 s, adaptive)`);
     expect(failover).toMatchObject({ mirror: 'm1', kind: 'stalled' });
     expect(switchedAfter).toBeLessThanOrEqual(3 + 1);
     expect(await run.exit).toBe(0);
