@@ -92,6 +92,13 @@ export const rankedPolicy: Policy = {
     if (last && speed(last) > 0 && !inCooldown(ctx.stats[last.name], ctx.now)) {
       const bestOther = Math.max(0, ...measured.filter((m) => m !== last).map(speed));
       if (speed(last) >= AFFINITY_MARGIN * bestOther) order = [last, ...order.filter((m) => m !== last)];
+      // A figure from a probe alone is rough (a short transfer, taken while others ran): an
+      // alternative that looks about as good as the last mirror gets a real request to confirm it,
+      // rather than affinity deciding on a guess.
+      const rough = measured
+        .filter((m) => m !== last && !inCooldown(ctx.stats[m.name], ctx.now) && (ctx.stats[m.name]!.weight ?? 1) < 1)
+        .filter((m) => speed(m) >= AFFINITY_MARGIN * speed(last))[0];
+      if (rough) order = [rough, ...order.filter((m) => m !== rough)];
       // A re-test: the request itself goes to the alternative measured longest ago, if it was
       // not far slower; its fresh figure then decides, through affinity, where the next one goes.
       const stalest = ctx.retestDue

@@ -8,6 +8,11 @@ export interface MirrorStats {
   throughput: number;
   /** How many throughput samples went into `throughput`. */
   samples: number;
+  /**
+   * How much data stands behind `throughput`: the samples' weights added up (a 1 MiB transfer
+   * counts 1, a 128 KiB probe 0.125), capped. Below 1 the figure is a rough one.
+   */
+  weight: number;
   /** Connect-and-login latency in ms, smoothed (0 = never measured). */
   latencyMs: number;
   /** Failures since the last success, most recent last (kinds only, bounded). */
@@ -23,7 +28,7 @@ export interface MirrorStats {
 export type StatsBook = Record<string, MirrorStats>;
 
 export function emptyStats(): MirrorStats {
-  return { throughput: 0, samples: 0, latencyMs: 0, failures: [], cooldownUntil: 0, lastSuccess: 0, lastUsed: 0 };
+  return { throughput: 0, samples: 0, weight: 0, latencyMs: 0, failures: [], cooldownUntil: 0, lastSuccess: 0, lastUsed: 0 };
 }
 
 export function statsFor(book: StatsBook, mirror: string): MirrorStats {
@@ -45,6 +50,8 @@ export const FULL_WEIGHT_BYTES = 1024 * 1024;
 /** After this many samples the mean becomes an EWMA (aria2 does the same with alpha 0.2 from the 5th). */
 const MEAN_SAMPLES = 4;
 const ALPHA = 0.3;
+/** `weight` stops growing here: it only needs to tell rough figures from established ones. */
+const WEIGHT_CAP = 8;
 /** A full-weight sample this many times off the estimate replaces it. */
 const CHANGE_FACTOR = 2;
 
@@ -60,18 +67,21 @@ export function recordThroughput(s: MirrorStats, bytes: number, seconds: number,
   // `replace`: the estimate is known to be stale (a re-test); the new sample is the better figure.
   if (replace || s.samples === 0 || s.throughput <= 0) {
     s.throughput = sample;
+    s.weight = 0;
   } else if (s.samples < MEAN_SAMPLES) {
-    const w = weight / (s.samples + weight);
+    const w = weight / ((s.weight ?? s.samples) + weight);
     s.throughput += w * (sample - s.throughput);
   } else if (weight >= 1 && (sample > CHANGE_FACTOR * s.throughput || sample * CHANGE_FACTOR < s.throughput)) {
     // A full-weight sample this far off means the mirror's situation changed (aria2 restarts its
     // mean when speed drops below 80 %); an EWMA would take many files to notice.
     s.throughput = sample;
     s.samples = 0;
+    s.weight = 0;
   } else {
     s.throughput += ALPHA * weight * (sample - s.throughput);
   }
   s.samples += 1;
+  s.weight = Math.min(WEIGHT_CAP, (s.weight ?? 0) + weight);
   s.lastUsed = now;
 }
 

@@ -254,6 +254,21 @@ describe('policies', () => {
     expect(served.slice(firstB, firstB + 12)).toEqual(Array(12).fill('b')); // and affinity follows it
   });
 
+  it('an alternative known only from a probe that looks about as good gets a real request before affinity settles', () => {
+    const stats: StatsBook = { a: emptyStats(), b: emptyStats() };
+    recordThroughput(stats.a!, 4 << 20, 1, 0); // 4 MiB/s from a full file: weight 1
+    recordThroughput(stats.b!, 128 << 10, 128 / 1024 / 5, 0); // 5 MiB/s from a 128 KiB probe: weight 1/8
+    expect(stats.b!.weight).toBe(0.125);
+    expect(names(rankedPolicy.rank([A, B], ctx(stats, { lastMirror: 'a' })))).toBe('ba');
+    recordThroughput(stats.b!, 4 << 20, 4 / 3, 1); // confirmed at 3 MiB/s: within the margin, no longer rough
+    expect(stats.b!.weight).toBeGreaterThanOrEqual(1);
+    expect(names(rankedPolicy.rank([A, B], ctx(stats, { lastMirror: 'a' })))).toBe('ab');
+    // A rough figure far below the last mirror's is no reason to leave it.
+    const c: StatsBook = { a: stats.a!, b: emptyStats() };
+    recordThroughput(c.b!, 128 << 10, 128 / 1024 / 1, 0); // 1 MiB/s, rough
+    expect(names(rankedPolicy.rank([A, B], ctx(c, { lastMirror: 'a' })))).toBe('ab');
+  });
+
   it('ranked breaks ties at random, so clients spread out', () => {
     const seen = new Set<string>();
     const random = seeded(3);
