@@ -22,5 +22,3 @@ export type SmartEvent =
   | { type: 'membership'; service: string; added: string[]; removed: string[]; from: string };
 
 export type EventSink = (event: SmartEvent) => void;
-
-export const ignoreEvents: EventSink = () => {};
