@@ -35,6 +35,8 @@ export interface FtpServerStats {
   sessionsRejected: number;
   activeSessions: number;
   transfers: number;
+  /** RETRs sending right now (a closing session holds none, unlike activeSessions). */
+  activeTransfers: number;
   bytesSent: number;
 }
 
@@ -77,7 +79,7 @@ export async function startFtpServer(options: FtpServerOptions): Promise<FtpServ
   let fault: Fault = options.fault ?? { type: 'none' };
   let faultGen = deferred();
   // Handed out as handle.stats: live, and plain so it logs and serializes well.
-  const counters: FtpServerStats = { sessionsOpened: 0, sessionsRejected: 0, activeSessions: 0, transfers: 0, bytesSent: 0 };
+  const counters: FtpServerStats = { sessionsOpened: 0, sessionsRejected: 0, activeSessions: 0, transfers: 0, activeTransfers: 0, bytesSent: 0 };
   const sockets = new Set<net.Socket>();
   const servers = new Set<net.Server>();
   const sessions = new Set<Session>();
@@ -114,7 +116,11 @@ export async function startFtpServer(options: FtpServerOptions): Promise<FtpServ
     faultChanged: () => faultGen.promise,
     trackSocket,
     trackServer,
-    countTransfer: () => void counters.transfers++,
+    countTransfer: () => {
+      counters.transfers++;
+      counters.activeTransfers++;
+    },
+    transferEnded: () => void counters.activeTransfers--,
     countBytes: (n) => void (counters.bytesSent += n),
   };
 

@@ -22,6 +22,7 @@ export interface ServerContext {
   trackSocket(s: net.Socket): void;
   trackServer(s: net.Server): void;
   countTransfer(): void;
+  transferEnded(): void;
   countBytes(n: number): void;
 }
 
@@ -304,7 +305,7 @@ export class Session {
       this.ctx.countTransfer();
       await this.reply(150, `Opening BINARY mode data connection for ${arg} (${size} bytes).`);
       sending = true;
-      const outcome = await sendFile(this.ctx, fh, offset, data, ending, ctl.signal);
+      const outcome = await sendFile(this.ctx, fh, offset, data, ending, ctl.signal).finally(() => this.ctx.transferEnded());
       fh = undefined; // sendFile's stream owns and closes the handle
       sending = false;
       // From here on an ABOR has nothing to abort; it queues and gets 225 after our reply.
