@@ -6,7 +6,6 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, posix } from 'node:path';
-import { Writable } from 'node:stream';
 import type { MirrorSpec } from '../certificate/types.js';
 import type { Meter, Request } from '../director/director.js';
 import { Interrupted, RequestError } from '../director/errors.js';
@@ -24,7 +23,7 @@ import {
   type PartialMeta,
 } from './partial.js';
 import type { FtpPool, Lease } from './pool.js';
-import { FileSink } from './sink.js';
+import { ByteSink } from './sink.js';
 import { StallWatchdog, type StallLimits } from './watchdog.js';
 
 export interface DownloadOptions {
@@ -120,20 +119,28 @@ export class DownloadRequest implements Request<DownloadResult> {
 
   async action(mirror: MirrorSpec, signal: AbortSignal, meter: Meter): Promise<DownloadResult> {
     if (this.resumedFrom === undefined) await this.prepare();
+    return this.leased(mirror, signal, meter, (lease, answered) => this.fetch(lease, signal, meter, answered));
+  }
+
+  /**
+   * Run `work` on a connection to the mirror, then give the connection back when it is still good.
+   * `work` calls `answered()` once the server has replied to its first command.
+   */
+  private async leased<T>(mirror: MirrorSpec, signal: AbortSignal, meter: Meter, work: (lease: Lease, answered: () => void) => Promise<T>): Promise<T> {
     for (let retry = false; ; retry = true) {
       const lease = await this.options.pool.acquire(mirror, signal);
       if (lease.fresh) meter.connected(lease.connectMs);
-      const progress = { answered: false };
+      let answered = false;
       let reusable = false;
       try {
-        const result = await this.fetch(lease, signal, meter, progress);
-        reusable = true;
+        const result = await work(lease, () => (answered = true));
+        reusable = !lease.client.closed;
         return result;
       } catch (error) {
         if (signal.aborted) throw new Interrupted();
         // An idle connection the server closed meanwhile (servers time idle sessions out) is no
         // fault of the mirror: connect again, once.
-        if (!lease.fresh && !retry && !progress.answered && lease.client.closed) continue;
+        if (!lease.fresh && !retry && !answered && lease.client.closed) continue;
         // A "file missing here" reply leaves the control connection in good order.
         reusable = error instanceof RequestError && error.kind === 'missing' && !lease.client.closed;
         throw error;
@@ -144,15 +151,20 @@ export class DownloadRequest implements Request<DownloadResult> {
     }
   }
 
-  private async fetch(lease: Lease, signal: AbortSignal, meter: Meter, progress: { answered: boolean }): Promise<DownloadResult> {
+  /** SIZE, with its failure translated (550: missing here). */
+  private async remoteSize(lease: Lease, remote: string): Promise<number> {
+    return lease.client.size(remote).catch((e) => {
+      throw classifyTransferError(e);
+    });
+  }
+
+  private async fetch(lease: Lease, signal: AbortSignal, meter: Meter, answered: () => void): Promise<DownloadResult> {
     const { dest } = this.options;
     const { client, mirror } = lease;
     const remote = remoteFullPath(mirror, this.options.remotePath);
 
-    const size = await client.size(remote).catch((e) => {
-      throw classifyTransferError(e);
-    });
-    progress.answered = true;
+    const size = await this.remoteSize(lease, remote);
+    answered();
     this.size ??= size;
     const mtime = await this.remoteMtime(lease, remote);
     let offset = await partialLength(dest);
@@ -250,7 +262,7 @@ export class DownloadRequest implements Request<DownloadResult> {
       silentFor = silentMs;
       client.close();
     });
-    const sink = new FileSink(fd, offset, path, (n) => {
+    const sink = new ByteSink({ fd, path, start: offset }, (n) => {
       const now = performance.now();
       if (received === 0) firstByteAt = now;
       received += n;
@@ -311,15 +323,11 @@ export class DownloadRequest implements Request<DownloadResult> {
 
   /** Measure a mirror by reading this file from it into nothing (see Request.probe). */
   async probe(mirror: MirrorSpec, signal: AbortSignal, meter: Meter): Promise<void> {
-    const lease = await this.options.pool.acquire(mirror, signal);
-    if (lease.fresh) meter.connected(lease.connectMs);
-    const { client } = lease;
-    let reusable = false;
-    try {
+    await this.leased(mirror, signal, meter, async (lease, answered) => {
+      const { client } = lease;
       const remote = remoteFullPath(mirror, this.options.remotePath);
-      const size = await client.size(remote).catch((e) => {
-        throw classifyTransferError(e);
-      });
+      const size = await this.remoteSize(lease, remote);
+      answered();
       if (this.size !== undefined && size !== this.size) {
         throw new RequestError('mismatch', `${mirror.name} has ${size} bytes, other mirrors ${this.size}`);
       }
@@ -329,22 +337,19 @@ export class DownloadRequest implements Request<DownloadResult> {
       let received = 0;
       let firstByteAt = 0;
       const watchdog = new StallWatchdog(this.options.stall, () => client.close());
-      const pace = this.options.pace;
-      const sink = new Writable({
-        write(chunk: Buffer, _encoding, callback) {
+      const sink = new ByteSink(
+        undefined,
+        (n) => {
           if (received === 0) firstByteAt = performance.now();
-          received += chunk.length;
+          received += n;
           watchdog.feed();
-          const paced = pace?.(chunk.length);
-          if (paced) paced.then(() => callback(), callback);
-          else callback();
         },
-      });
+        this.options.pace,
+      );
       const onAbort = () => client.close();
       signal.addEventListener('abort', onAbort, { once: true });
       try {
         await client.downloadTo(sink, remote, start);
-        reusable = true;
       } catch (error) {
         if (signal.aborted) throw new Interrupted();
         if (watchdog.fired) throw new RequestError('stalled', `probe: no data from ${mirror.name}`);
@@ -356,10 +361,7 @@ export class DownloadRequest implements Request<DownloadResult> {
       const seconds = (performance.now() - firstByteAt) / 1000;
       meter.transferred(received, seconds);
       this.options.events({ type: 'probe', file: this.options.remotePath, mirror: mirror.name, bytes: received, rate: seconds > 0 ? received / seconds : 0 });
-    } finally {
-      if (reusable) this.options.pool.release(lease);
-      else this.options.pool.discard(lease);
-    }
+    });
   }
 
   private async verifyChecksum(mirror: MirrorSpec): Promise<void> {
