@@ -8,6 +8,7 @@ import { promises as fsp } from 'node:fs';
 import { Writable } from 'node:stream';
 import { Client } from 'basic-ftp';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { parseMirrorUrl } from './schema.js';
 import { CertificateError, parseCertificate } from './load.js';
 import { resolveCredentials } from './credentials.js';
@@ -110,13 +111,8 @@ export class CertificateCache {
     await fsp.mkdir(this.dir, { recursive: true });
     const base = this.base(specs);
     const meta: CacheMeta = { fetchedAt: new Date(now).toISOString(), origin };
-    for (const [path, data] of [
-      [`${base}.yaml`, text],
-      [`${base}.json`, JSON.stringify(meta) + '\n'],
-    ] as const) {
-      await fsp.writeFile(`${path}.tmp`, data);
-      await fsp.rename(`${path}.tmp`, path);
-    }
+    await writeFileAtomic(`${base}.yaml`, text);
+    await writeFileAtomic(`${base}.json`, JSON.stringify(meta) + '\n');
   }
 }
 

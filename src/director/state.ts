@@ -6,6 +6,7 @@ import { promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { MirrorSpec } from '../certificate/types.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import type { AdoptedMembership } from './membership.js';
 import { emptyStats, type MirrorStats, type StatsBook } from './stats.js';
 
@@ -82,16 +83,7 @@ export class StateStore {
 
   async save(state: ServiceState): Promise<void> {
     await fsp.mkdir(this.dir, { recursive: true });
-    const path = this.path(state.service);
-    const tmp = `${path}.${process.pid}.tmp`;
-    const handle = await fsp.open(tmp, 'w');
-    try {
-      await handle.writeFile(JSON.stringify(state, null, 2) + '\n');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fsp.rename(tmp, path);
+    await writeFileAtomic(this.path(state.service), JSON.stringify(state, null, 2) + '\n');
   }
 }
 

@@ -4,6 +4,7 @@
 
 import { promises as fsp } from 'node:fs';
 import { LocalError } from '../director/errors.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 
 export interface PartialMeta {
   version: 1;
@@ -47,10 +48,8 @@ export async function readMeta(dest: string): Promise<PartialMeta | undefined> {
 }
 
 export async function writeMeta(dest: string, meta: PartialMeta): Promise<void> {
-  const tmp = `${metaPath(dest)}.tmp`;
   try {
-    await fsp.writeFile(tmp, JSON.stringify(meta) + '\n');
-    await fsp.rename(tmp, metaPath(dest));
+    await writeFileAtomic(metaPath(dest), JSON.stringify(meta) + '\n');
   } catch (error) {
     throw localFault(error, metaPath(dest));
   }
