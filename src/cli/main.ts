@@ -35,6 +35,15 @@ function nonNegativeInt(value: string): number {
   return n;
 }
 
+/** Options shared by the commands that work with a service. */
+const certOption = () =>
+  new Option(
+    '--cert <source>',
+    'the service certificate: a file or ftp:// / http(s):// URL; repeat to try several in turn (default $SMARTFTP_CERT or ./mirrors.yaml)',
+  ).argParser(collect);
+const noStateOption = () => new Option('--no-state', 'neither read nor save what the director measured');
+const stateDirOption = () => new Option('--state-dir <dir>', 'where measurements are kept (default $XDG_STATE_HOME/smartftp)');
+
 function sha256Arg(value: string): string {
   if (!/^[0-9a-fA-F]{64}$/.test(value)) throw new InvalidArgumentError('expected 64 hex digits');
   return value.toLowerCase();
@@ -55,31 +64,31 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('-j, --jobs <n>', 'files downloaded at once (one director, shared connections)', positiveInt, 1)
     .option('-o, --output <file>', 'write the (single) file here')
     .option('-d, --dir <dir>', 'write files into this directory', '.')
-    .option('--cert <source>', 'the service certificate: a file or ftp:// / http(s):// URL; repeat to try several in turn (default $SMARTFTP_CERT or ./mirrors.yaml)', collect)
+    .addOption(certOption())
     .addOption(new Option('--policy <name>', 'how the director picks mirrors').choices(POLICY_NAMES))
     .option('--stall-timeout <duration>', 'give up on a mirror after this long without data', durationArg)
     .option('--no-adaptive-stall', 'use the stall timeout as a fixed limit, not only as the ceiling')
     .option('--sha256 <hex>', 'expected checksum of the (single) file', sha256Arg)
     .option('--json', 'one JSON event per line on stdout')
     .option('-q, --quiet', 'print errors only')
-    .option('--no-state', 'neither read nor save what the director measured')
-    .option('--state-dir <dir>', 'where measurements are kept (default $XDG_STATE_HOME/smartftp)')
+    .addOption(noStateOption())
+    .addOption(stateDirOption())
     .action(async (paths: string[], options: GetOptions) => setCode(await runGet(paths, options)));
 
   program
     .command('mirrors')
     .description('every mirror with what the director knows of it; --probe measures them now')
-    .option('--cert <source>', 'the service certificate (file or URL; repeatable)', collect)
+    .addOption(certOption())
     .option('--probe', 'measure each mirror now with a small download, in parallel, and save the result')
     .option('--json', 'print JSON')
-    .option('--no-state', 'neither read nor save measurements')
-    .option('--state-dir <dir>', 'where measurements are kept (default $XDG_STATE_HOME/smartftp)')
+    .addOption(noStateOption())
+    .addOption(stateDirOption())
     .action(async (options: MirrorsOptions) => setCode(await runMirrors(options)));
 
   program
     .command('serve')
     .description("run the certificate's 127.0.0.1 mirrors as local emulated FTP servers (demo and trials)")
-    .option('--cert <source>', 'the service certificate (default ./mirrors.yaml)', collect)
+    .addOption(certOption())
     .option('--root <dir>', 'serve this directory (default: a generated tree of sample files)')
     .option('--rates <mbit,...>', 'link capacity per mirror in Mbit/s, in certificate order; 0 = unlimited', listOfNumbers)
     .option('--delay <ms>', 'added delay on every control reply', nonNegativeInt)
