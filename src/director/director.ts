@@ -4,8 +4,9 @@
 
 import type { MirrorSpec } from '../certificate/types.js';
 import { AllMirrorsFailed, Interrupted, RequestError, type Attempt } from './errors.js';
-import type { Policy } from './policies.js';
+import { behindFresh, FRESH_AGE, type Policy, type RankContext } from './policies.js';
 import {
+  MIN_SAMPLE_BYTES,
   inCooldown,
   recordFailure,
   recordLatency,
@@ -45,9 +46,13 @@ export interface Request<T> {
   probe?(mirror: MirrorSpec, signal: AbortSignal, meter: Meter): Promise<void>;
 }
 
-/** Requests in a row on one mirror before the next re-tests another: RETEST_MIN + [0, RETEST_SPREAD). */
-export const RETEST_MIN = 12;
-export const RETEST_SPREAD = 5;
+/**
+ * The re-test threshold (see rankedPolicy): RETEST_MIN + [0, RETEST_SPREAD), drawn again after
+ * every re-test so that clients do not move together. An alternative that looked as fast as the
+ * last mirror is re-tested after 6 to 9 requests, one that looked half as fast after 24 to 39.
+ */
+export const RETEST_MIN = 4;
+export const RETEST_SPREAD = 4;
 
 export interface DirectorOptions {
   mirrors: MirrorSpec[];
@@ -69,10 +74,16 @@ export class Director {
   readonly stats: StatsBook;
   /** The mirror that served the last successful request (site affinity). */
   lastMirror: string | undefined;
-  /** Successful requests in a row on lastMirror. */
-  private streak = 0;
-  /** After how long a streak the next request re-tests another mirror (jittered, so clients do not move together). */
-  private retestAfter: number;
+  /** Requests finished (successfully) by this director: the clock that figures age by. */
+  private finished = 0;
+  /** The value of `finished` when each mirror was last measured; figures loaded from the state are stale. */
+  private readonly measuredAt = new Map<string, number>();
+  /** The current re-test threshold (jittered, so clients do not move together). */
+  private retestAt: number;
+  /** The last request stayed on lastMirror although a fresh alternative was ahead (see rankedPolicy). */
+  private hesitated = false;
+  /** The last request was a re-test that left this mirror (see rankedPolicy). */
+  private retestedFrom: string | undefined;
   private readonly random: () => number;
   private readonly now: () => number;
   private readonly signal: AbortSignal | undefined;
@@ -90,11 +101,16 @@ export class Director {
     this.signal = options.signal;
     this.maxPasses = options.maxPasses ?? 3;
     this.maxProbes = options.maxProbes ?? 2;
-    this.retestAfter = this.drawRetest();
+    this.retestAt = this.drawRetest();
   }
 
   private drawRetest(): number {
     return RETEST_MIN + Math.floor(this.random() * RETEST_SPREAD);
+  }
+
+  /** Requests finished since the mirror was last measured (figures from before this director: stale). */
+  age(mirror: string): number {
+    return this.finished - (this.measuredAt.get(mirror) ?? -FRESH_AGE - 1);
   }
 
   private get probing(): boolean {
@@ -103,14 +119,21 @@ export class Director {
 
   /** The order the policy would try the mirrors in right now. */
   rank(): MirrorSpec[] {
-    return this.policy.rank(this.mirrors, {
+    return this.policy.rank(this.mirrors, this.context());
+  }
+
+  private context(): RankContext {
+    return {
       stats: this.stats,
       now: this.now(),
       random: this.random,
       lastMirror: this.lastMirror,
       probing: this.probing,
-      retestDue: this.streak >= this.retestAfter,
-    });
+      age: (name) => this.age(name),
+      retestAt: this.retestAt,
+      hesitated: this.hesitated,
+      retestedFrom: this.retestedFrom,
+    };
   }
 
   /**
@@ -139,12 +162,18 @@ export class Director {
     await Promise.allSettled([...this.probes.values()]);
   }
 
-  /** The meter through which a request reports on a mirror. */
-  meter(mirror: MirrorSpec, retest = false): Meter {
+  /**
+   * The meter through which a request reports on a mirror. A sample of a mirror whose figure is
+   * stale replaces the figure instead of being averaged into it: other clients' load has moved.
+   */
+  meter(mirror: MirrorSpec): Meter {
     const stats = statsFor(this.stats, mirror.name);
     return {
       connected: (ms) => recordLatency(stats, ms),
-      transferred: (bytes, seconds) => recordThroughput(stats, bytes, seconds, this.now(), retest),
+      transferred: (bytes, seconds) => {
+        recordThroughput(stats, bytes, seconds, this.now(), this.age(mirror.name) > FRESH_AGE);
+        if (bytes >= MIN_SAMPLE_BYTES) this.measuredAt.set(mirror.name, this.finished);
+      },
       known: stats,
       bestAlternative: () => {
         const now = this.now();
@@ -171,18 +200,23 @@ export class Director {
     for (let pass = 0; pass < this.maxPasses; pass++) {
       const before = request.progress?.() ?? 0;
       const tried = new Set<string>();
-      const first = this.rank();
+      const context = this.context();
+      const first = this.policy.rank(this.mirrors, context);
       if (pass === 0) this.explore(first, request, signal);
-      const retesting = this.streak >= this.retestAfter && this.lastMirror !== undefined && first[0]?.name !== this.lastMirror;
-      if (retesting) this.retestAfter = this.drawRetest();
+      this.hesitated = first[0]?.name === this.lastMirror && behindFresh(this.mirrors, context);
+      // Going elsewhere than the last mirror on a stale figure is a re-test: draw the next threshold.
+      const retest = this.lastMirror !== undefined && first[0] && first[0].name !== this.lastMirror && this.age(first[0].name) > FRESH_AGE;
+      if (retest) this.retestAt = this.drawRetest();
+      const from = retest ? this.lastMirror : undefined;
       // Re-ranked after every failure: what the failed attempt measured counts at once.
       for (let mirror = first[0]; mirror; mirror = this.next(tried)) {
         tried.add(mirror.name);
         if (signal.aborted) throw new Interrupted();
         try {
-          const result = await request.action(mirror, signal, this.meter(mirror, retesting && mirror === first[0]));
+          const result = await request.action(mirror, signal, this.meter(mirror));
           recordSuccess(statsFor(this.stats, mirror.name), this.now());
-          this.streak = mirror.name === this.lastMirror ? this.streak + 1 : 1;
+          this.finished += 1;
+          this.retestedFrom = mirror === first[0] ? from : undefined;
           this.lastMirror = mirror.name;
           return result;
         } catch (error) {

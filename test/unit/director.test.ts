@@ -3,9 +3,9 @@
 
 import { describe, expect, it } from 'vitest';
 import type { MirrorSpec } from '../../src/certificate/types.js';
-import { Director, type Request } from '../../src/director/director.js';
+import { Director, RETEST_MIN, RETEST_SPREAD, type Request } from '../../src/director/director.js';
 import { AllMirrorsFailed, Interrupted, RequestError, type ErrorKind } from '../../src/director/errors.js';
-import { orderedPolicy, randomPolicy, rankedPolicy, type RankContext } from '../../src/director/policies.js';
+import { LEAVE_DAMPING, orderedPolicy, randomPolicy, rankedPolicy, RETEST_FLOOR, type RankContext } from '../../src/director/policies.js';
 import { emptyStats, recordFailure, recordThroughput, type StatsBook } from '../../src/director/stats.js';
 
 function mirror(name: string): MirrorSpec {
@@ -183,9 +183,28 @@ describe('policies', () => {
       expect(names(rankedPolicy.rank([A, B], ctx(stats, { lastMirror: 'a', random: seeded(seed) })))).toBe('ab');
       expect(names(rankedPolicy.rank([A, B], ctx(stats, { lastMirror: 'b', random: seeded(seed) })))).toBe('ba');
     }
-    recordThroughput(stats.a!, 4 << 20, 4, 0);
-    stats.a!.throughput = 1 << 20; // far below b now
-    expect(names(rankedPolicy.rank([A, B], ctx(stats, { lastMirror: 'a' })))).toBe('ba');
+    stats.a!.throughput = 1 << 20; // far below b now: a quarter
+    // The first time, a client leaves with probability LEAVE_DAMPING x (1 - 1/4); the next time, for sure.
+    let moved = 0;
+    for (let seed = 1; seed <= 400; seed++) if (names(rankedPolicy.rank([A, B], ctx(stats, { lastMirror: 'a', random: seeded(seed) })))[0] === 'b') moved++;
+    expect(moved / 400).toBeGreaterThan(LEAVE_DAMPING * 0.75 - 0.08);
+    expect(moved / 400).toBeLessThan(LEAVE_DAMPING * 0.75 + 0.08);
+    for (let seed = 1; seed <= 20; seed++) {
+      expect(names(rankedPolicy.rank([A, B], ctx(stats, { lastMirror: 'a', hesitated: true, random: seeded(seed) })))).toBe('ba');
+    }
+  });
+
+  it('a stale figure never moves the client by itself, only through a re-test', () => {
+    const stats: StatsBook = { a: emptyStats(), b: emptyStats() };
+    recordThroughput(stats.a!, 4 << 20, 4, 0); // 1 MiB/s, the last mirror
+    recordThroughput(stats.b!, 4 << 20, 1, 0); // 4 MiB/s, but measured 5 requests ago
+    const age = (ages: Record<string, number>) => (m: string) => ages[m] ?? 0;
+    for (let seed = 1; seed <= 20; seed++) {
+      const stale = { lastMirror: 'a', random: seeded(seed), age: age({ b: 5 }) };
+      expect(names(rankedPolicy.rank([A, B], ctx(stats, { ...stale, hesitated: true })))).toBe('ab');
+      // 5 x (4/1)^2 = 80: long overdue for a re-test.
+      expect(names(rankedPolicy.rank([A, B], ctx(stats, { ...stale, retestAt: 7 })))).toBe('ba');
+    }
   });
 
   it('ranked puts a mirror in cooldown last even if it was fastest', () => {
@@ -219,22 +238,37 @@ describe('policies', () => {
     expect(firsts).toEqual(new Set(['a', 'b']));
   });
 
-  it('a due re-test sends the request to the alternative measured longest ago, if not far slower', () => {
+  it('a re-test is due when age x (figure / last figure)^2 reaches the threshold: the most overdue goes first', () => {
     const stats: StatsBook = { a: emptyStats(), b: emptyStats(), c: emptyStats() };
-    recordThroughput(stats.a!, 4 << 20, 1, 100); // 4 MiB/s, the current mirror
-    recordThroughput(stats.b!, 4 << 20, 1.6, 10); // 2.5 MiB/s, measured long ago
-    recordThroughput(stats.c!, 4 << 20, 1.6, 50); // 2.5 MiB/s, measured later
-    expect(names(rankedPolicy.rank([A, B, C], ctx(stats, { lastMirror: 'a', retestDue: true })))[0]).toBe('b');
-    expect(names(rankedPolicy.rank([A, B, C], ctx(stats, { lastMirror: 'a' })))[0]).toBe('a');
-    // Far slower alternatives (under RETEST_BAND of the current one) are not worth a file.
-    stats.b!.throughput = stats.c!.throughput = 1 << 20;
-    expect(names(rankedPolicy.rank([A, B, C], ctx(stats, { lastMirror: 'a', retestDue: true })))[0]).toBe('a');
+    recordThroughput(stats.a!, 4 << 20, 1, 0); // 4 MiB/s, the last mirror
+    recordThroughput(stats.b!, 4 << 20, 2, 0); // 2 MiB/s
+    recordThroughput(stats.c!, 4 << 20, 1, 0); // 4 MiB/s
+    const rank = (ages: Record<string, number>, retestAt?: number) =>
+      names(rankedPolicy.rank([A, B, C], ctx(stats, { lastMirror: 'a', age: (m) => ages[m] ?? 0, retestAt })))[0];
+    expect(rank({ b: 30, c: 5 }, 6)).toBe('b'); // 30 x 1/4 = 7.5 beats 5 x 1 = 5
+    expect(rank({ b: 20, c: 5 }, 6)).toBe('a'); // 5 and 5: neither due
+    expect(rank({ b: 20, c: 6 }, 6)).toBe('c'); // as fast: due after 6; half as fast: after 24
+    expect(rank({ b: 24, c: 2 }, 6)).toBe('b');
+    expect(rank({ b: 100, c: 100 })).toBe('a'); // no threshold, no re-tests
+    // Far slower alternatives (under RETEST_FLOOR of the last mirror) are never worth a file.
+    stats.b!.throughput = stats.c!.throughput = (4 << 20) * RETEST_FLOOR * 0.9;
+    expect(rank({ b: 10_000, c: 10_000 }, 6)).toBe('a');
   });
 
-  it('the director re-tests after a jittered streak and lets the fresh figure replace the stale one', async () => {
+  it('after a re-test the client goes back unless the re-tested mirror did at least as well', () => {
     const stats: StatsBook = { a: emptyStats(), b: emptyStats() };
-    recordThroughput(stats.a!, 4 << 20, 1, 0);
-    recordThroughput(stats.b!, 4 << 20, 1.5, 0); // stale: 2.7 MiB/s
+    recordThroughput(stats.a!, 4 << 20, 1, 0); // 4 MiB/s: where the client came from
+    recordThroughput(stats.b!, 4 << 20, 1.2, 0); // 3.3 MiB/s: within the affinity margin, yet worse
+    const after = { lastMirror: 'b', retestedFrom: 'a', age: (m: string) => (m === 'a' ? 1 : 0) };
+    expect(names(rankedPolicy.rank([A, B], ctx(stats, after)))).toBe('ab');
+    stats.b!.throughput = 5 << 20;
+    expect(names(rankedPolicy.rank([A, B], ctx(stats, after)))).toBe('ba');
+  });
+
+  it('the director re-tests a stale mirror, lets the fresh figure replace the stale one, and stays if it is better', async () => {
+    const stats: StatsBook = { a: emptyStats(), b: emptyStats() };
+    recordThroughput(stats.a!, 4 << 20, 1, 0); // 4 MiB/s
+    recordThroughput(stats.b!, 4 << 20, 1.5, 0); // 2.7 MiB/s, from an earlier run: stale
     const served: string[] = [];
     const director = new Director({ mirrors: [A, B], policy: rankedPolicy, stats, random: seeded(2), maxProbes: 0 });
     const request: Request<string> = {
@@ -246,27 +280,17 @@ describe('policies', () => {
       },
       cleanup() {},
     };
-    for (let i = 0; i < 30; i++) await director.apply(request);
+    for (let i = 0; i < 40; i++) await director.apply(request);
     const firstB = served.indexOf('b');
-    expect(firstB).toBeGreaterThanOrEqual(12); // not before a streak of RETEST_MIN on a
-    expect(firstB).toBeLessThan(12 + 5 + 1);
+    // b's age starts at 2 (older than this director) and its weight is (2.7/4)^2 = 0.46, so with a
+    // threshold in [RETEST_MIN, RETEST_MIN + RETEST_SPREAD) the re-test comes after 7 to 16 requests on a.
+    expect(firstB).toBeGreaterThanOrEqual(Math.ceil(RETEST_MIN / 0.46) - 2);
+    expect(firstB).toBeLessThanOrEqual(Math.ceil((RETEST_MIN + RETEST_SPREAD) / 0.46) - 2);
     expect(stats.b!.throughput).toBe(8 << 20); // replaced, not averaged
-    expect(served.slice(firstB, firstB + 12)).toEqual(Array(12).fill('b')); // and affinity follows it
-  });
-
-  it('an alternative known only from a probe that looks about as good gets a real request before affinity settles', () => {
-    const stats: StatsBook = { a: emptyStats(), b: emptyStats() };
-    recordThroughput(stats.a!, 4 << 20, 1, 0); // 4 MiB/s from a full file: weight 1
-    recordThroughput(stats.b!, 128 << 10, 128 / 1024 / 5, 0); // 5 MiB/s from a 128 KiB probe: weight 1/8
-    expect(stats.b!.weight).toBe(0.125);
-    expect(names(rankedPolicy.rank([A, B], ctx(stats, { lastMirror: 'a' })))).toBe('ba');
-    recordThroughput(stats.b!, 4 << 20, 4 / 3, 1); // confirmed at 3 MiB/s: within the margin, no longer rough
-    expect(stats.b!.weight).toBeGreaterThanOrEqual(1);
-    expect(names(rankedPolicy.rank([A, B], ctx(stats, { lastMirror: 'a' })))).toBe('ab');
-    // A rough figure far below the last mirror's is no reason to leave it.
-    const c: StatsBook = { a: stats.a!, b: emptyStats() };
-    recordThroughput(c.b!, 128 << 10, 128 / 1024 / 1, 0); // 1 MiB/s, rough
-    expect(names(rankedPolicy.rank([A, B], ctx(c, { lastMirror: 'a' })))).toBe('ab');
+    // a now looks half as fast: it is re-tested after 16 or more requests on b, and the client comes back.
+    expect(served.slice(firstB, firstB + 16)).toEqual(Array(16).fill('b'));
+    const backToA = served.indexOf('a', firstB);
+    if (backToA >= 0) expect(served[backToA + 1]).toBe('b');
   });
 
   it('ranked breaks ties at random, so clients spread out', () => {
