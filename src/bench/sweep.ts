@@ -5,7 +5,8 @@
 import { performance } from 'node:perf_hooks';
 import type { Certificate, PolicyName } from '../certificate/types.js';
 import { makeBenchFile, mirrorName, startEmulation, type BenchFile } from './emulation.js';
-import { runFleet, type FleetResult } from './fleet.js';
+import type { FleetResult } from './fleet.js';
+import { runFleetProcess } from './fleet-process.js';
 import type { BenchResult, PointResult } from './results.js';
 import { paperMBps, scaled, type BenchSettings, type Contender, type FaultSpec } from './settings.js';
 
@@ -160,21 +161,28 @@ export async function runSweep(settings: BenchSettings, target: Target, hooks: S
     let loopBusy = 0;
     try {
       const run = CONTENDER_RUN[p.policy];
-      prepared.armFaults((f) => hooks.onFault?.(p, f));
-      fleet = await runFleet({
-        cert: prepared.cert,
-        remotePath: prepared.remotePath,
-        clients: p.clients,
-        files: settings.files,
-        policy: run.policy,
-        oneConnection: run.oneConnection,
-        clientLinkRate: scaled(settings).clientLinkRate,
-        // By point, not by position: a point repeats its choices whatever else the sweep runs.
-        seed: settings.seed + p.servers * 1000 + p.clients,
-        signal: hooks.signal,
-        onFile: () => hooks.onFile?.(),
-      });
-      loopBusy = performance.eventLoopUtilization(loopBefore).utilization;
+      const done = await runFleetProcess(
+        {
+          cert: prepared.cert,
+          remotePath: prepared.remotePath,
+          clients: p.clients,
+          files: settings.files,
+          policy: run.policy,
+          oneConnection: run.oneConnection,
+          clientLinkRate: scaled(settings).clientLinkRate,
+          // By point, not by position: a point repeats its choices whatever else the sweep runs.
+          seed: settings.seed + p.servers * 1000 + p.clients,
+        },
+        {
+          signal: hooks.signal,
+          // The faults' clocks start with the clients, not with the process that runs them.
+          onStart: () => prepared.armFaults((f) => hooks.onFault?.(p, f)),
+          onFile: () => hooks.onFile?.(),
+        },
+      );
+      fleet = done.fleet;
+      // The busier of the two loops: the servers' (here) or the clients' (the fleet process).
+      loopBusy = Math.max(done.loopBusy, performance.eventLoopUtilization(loopBefore).utilization);
     } finally {
       await prepared.stop();
     }
