@@ -1,5 +1,5 @@
-// The fleet process (see fleet-process.ts): runs one fleet as its parent asks over IPC, reports
-// every file and the result, then exits. It exits too when the parent goes away.
+// The fleet process (see fleet-process.ts): runs one fleet as its parent asks over IPC and reports
+// every file and the result. It stops when the parent closes the channel or goes away.
 
 import { performance } from 'node:perf_hooks';
 import { runFleet } from './fleet.js';
@@ -19,7 +19,7 @@ async function run(command: Extract<FleetCommand, { type: 'run' }>): Promise<voi
   } catch (error) {
     report({ type: 'error', message: error instanceof Error ? error.message : String(error) });
   }
-  process.disconnect();
+  // The parent closes the channel once it has the report; with it gone this process exits.
 }
 
 if (!process.send) {
@@ -27,6 +27,8 @@ if (!process.send) {
   process.exit(2);
 }
 process.on('disconnect', () => stop.abort());
+// Ctrl-C reaches the whole process group; the parent decides what it means and tells us.
+process.on('SIGINT', () => undefined);
 process.on('message', (command: FleetCommand) => {
   if (command.type === 'abort') stop.abort();
   else void run(command);

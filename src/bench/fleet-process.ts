@@ -36,32 +36,39 @@ function entry(): string {
   return compiled;
 }
 
+/** How long the fleet process may take to exit after it reported, before it is killed. */
+const EXIT_GRACE_MS = 5_000;
+
 export function runFleetProcess(job: FleetJob, hooks: { signal?: AbortSignal; onStart?: () => void; onFile?: (ok: boolean) => void } = {}): Promise<FleetRun> {
   return new Promise<FleetRun>((resolve, reject) => {
     const child = fork(entry(), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let settled = false;
-    const finish = (error: Error | undefined, run?: FleetRun): void => {
-      if (settled) return;
-      settled = true;
-      hooks.signal?.removeEventListener('abort', onAbort);
-      if (error) {
-        // Only our own child, by its handle.
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-        reject(error);
-      } else resolve(run!);
-    };
+    let outcome: { run: FleetRun } | { error: Error } | undefined;
+    let grace: NodeJS.Timeout | undefined;
     const send = (command: FleetCommand): void => {
       if (child.connected) child.send(command);
     };
     const onAbort = (): void => send({ type: 'abort' });
+    // Settled once the process is gone, so no fleet outlives its point.
+    const decide = (o: NonNullable<typeof outcome>): void => {
+      outcome ??= o;
+      // Our side closes the channel: the fleet process then has nothing left to wait for and exits.
+      if (child.connected) child.disconnect();
+      grace ??= setTimeout(() => child.kill('SIGKILL'), 'error' in outcome ? 0 : EXIT_GRACE_MS);
+    };
     child.on('message', (message: FleetReport) => {
       if (message.type === 'started') hooks.onStart?.();
       else if (message.type === 'file') hooks.onFile?.(message.ok);
-      else if (message.type === 'result') finish(undefined, { fleet: message.result, loopBusy: message.loopBusy });
-      else finish(new Error(`fleet process: ${message.message}`));
+      else if (message.type === 'result') decide({ run: { fleet: message.result, loopBusy: message.loopBusy } });
+      else decide({ error: new Error(`fleet process: ${message.message}`) });
     });
-    child.once('error', (error) => finish(error));
-    child.once('exit', (code, signal) => finish(new Error(`fleet process exited (${signal ?? `code ${code}`}) before it reported`)));
+    child.once('error', (error) => decide({ error }));
+    child.once('exit', (code, signal) => {
+      clearTimeout(grace);
+      hooks.signal?.removeEventListener('abort', onAbort);
+      const o = outcome ?? { error: new Error(`fleet process exited (${signal ?? `code ${code}`}) before it reported`) };
+      if ('run' in o) resolve(o.run);
+      else reject(o.error);
+    });
     hooks.signal?.addEventListener('abort', onAbort, { once: true });
     send({ type: 'run', job });
     if (hooks.signal?.aborted) onAbort();

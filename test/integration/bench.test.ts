@@ -96,6 +96,31 @@ describe('bench sweep', () => {
     // The blind random director keeps picking the dead server half the time.
     expect(result.points.find((p) => p.policy === 'random')!.failovers).toBeGreaterThan(0);
   });
+
+  it('Ctrl-C stops the fleet process mid-point: the sweep ends interrupted, with no child left behind', async () => {
+    const settings = tiny({ servers: [1], clients: [2], files: 200, linkMbit: [8], policies: ['ranked'] });
+    const target = await emulatedTarget(settings);
+    t.track({ close: () => target.dispose() });
+    const children = () => process.getActiveResourcesInfo().filter((r) => r === 'ProcessWrap').length;
+    const before = children();
+    const stop = new AbortController();
+    let files = 0;
+    const started = performance.now();
+    const result = await runSweep(settings, target, {
+      signal: stop.signal,
+      onFile: () => {
+        if (++files === 3) stop.abort();
+      },
+    });
+    expect(result.interrupted).toBe(true);
+    expect(result.points).toHaveLength(0);
+    expect(files).toBeLessThan(2 * 200);
+    // 400 files of 256 KiB at 1 MB/s would take 100 s; the abort ended it at once.
+    expect(performance.now() - started).toBeLessThan(15_000);
+    // The fleet process has exited before the sweep returned (its handle goes a moment later).
+    for (let i = 0; i < 50 && children() > before; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(children()).toBe(before);
+  });
 });
 
 describe('bench fleet', () => {
