@@ -3,6 +3,7 @@
 
 import { describeFault, linkMbitOf, type BenchSettings, type Contender, type ScaledSettings } from './settings.js';
 import { formatBytes } from '../ui/format.js';
+import { fleetWorkDir } from './work-dir.js';
 
 export const CONTENDER_LABEL: Record<Contender, string> = {
   random: 'random (paper)',
@@ -24,7 +25,7 @@ export function linksText(settings: BenchSettings): string {
 export function settingsLine(settings: BenchSettings, scaledSettings: ScaledSettings, emulated = true): string {
   const client = settings.clientLinkMbit === undefined ? 'client links uncapped' : `client links ${mbit(settings.clientLinkMbit)}`;
   const faults = settings.faults.length > 0 ? `; faults ${settings.faults.map(describeFault).join(', ')} (wall-clock time into each point)` : '';
-  const files = `${settings.files} files x ${formatBytes(settings.size)} per client`;
+  const files = `${settings.files} files x ${formatBytes(settings.size)} per client, written under ${fleetWorkDir()}`;
   if (!emulated) return `${files}; real mirrors (their own links and distances); ${client}; seed ${settings.seed}`;
   return (
     `${files}; server links ${linksText(settings)}; ` +

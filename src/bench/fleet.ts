@@ -27,6 +27,8 @@ export interface FleetOptions {
   /** Each client's own link, bytes/s (undefined = not capped). */
   clientLinkRate?: number;
   seed: number;
+  /** The directory the clients' files go under (default: the system's temporary directory). */
+  workDir?: string;
   signal?: AbortSignal;
   /** After every file, success or not. */
   onFile?: (ok: boolean) => void;
@@ -63,7 +65,7 @@ function addTo(into: Record<string, number>, from: Record<string, number>): void
 /** One client machine: its director, its link, its directory. */
 async function runClient(index: number, options: FleetOptions, started: number, signal: AbortSignal): Promise<ClientOutcome> {
   const outcome: ClientOutcome = { filesDone: 0, filesFailed: 0, bytes: 0, bytesByMirror: {}, connections: {}, failovers: 0, probes: 0, seconds: 0 };
-  const dir = await fsp.mkdtemp(join(tmpdir(), `smartftp-bench-client${index + 1}-`));
+  const dir = await fsp.mkdtemp(join(options.workDir ?? tmpdir(), `smartftp-bench-client${index + 1}-`));
   const link = options.clientLinkRate === undefined ? undefined : new TokenBucket(options.clientLinkRate);
   let client: ServiceClient | undefined;
   const onEvent = (e: SmartEvent): void => {

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { Certificate, PolicyName } from '../certificate/types.js';
 import { makeBenchFile, mirrorName, startEmulation, type BenchFile } from './emulation.js';
 import type { FleetResult } from './fleet.js';
+import { fleetWorkDir } from './work-dir.js';
 import { runFleetProcess } from './fleet-process.js';
 import type { BenchResult, PointResult } from './results.js';
 import { paperMBps, scaled, type BenchSettings, type Contender, type FaultSpec } from './settings.js';
@@ -172,6 +173,7 @@ export async function runSweep(settings: BenchSettings, target: Target, hooks: S
           clientLinkRate: scaled(settings).clientLinkRate,
           // By point, not by position: a point repeats its choices whatever else the sweep runs.
           seed: settings.seed + p.servers * 1000 + p.clients,
+          workDir: fleetWorkDir(),
         },
         {
           signal: hooks.signal,
