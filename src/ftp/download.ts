@@ -24,6 +24,7 @@ import {
 } from './partial.js';
 import type { FtpPool, Lease } from './pool.js';
 import { ByteSink } from './sink.js';
+import { DataPhase } from './data-phase.js';
 import { StallWatchdog, type StallLimits } from './watchdog.js';
 
 export interface DownloadOptions {
@@ -254,8 +255,7 @@ export class DownloadRequest implements Request<DownloadResult> {
       throw localFault(error, path);
     }
     const interval = this.options.progressIntervalMs ?? 500;
-    let received = 0;
-    let firstByteAt = 0;
+    const phase = new DataPhase();
     let lastEventAt = 0;
     let silentFor = 0;
     const watchdog = new StallWatchdog(this.options.stall, (silentMs) => {
@@ -264,14 +264,14 @@ export class DownloadRequest implements Request<DownloadResult> {
     });
     const sink = new ByteSink({ fd, path, start: offset }, (n) => {
       const now = performance.now();
-      if (received === 0) firstByteAt = now;
-      received += n;
+      phase.add(n, now);
+      const received = phase.received;
       this.onDisk = offset + received;
       this.bytesByMirror[mirror.name] = (this.bytesByMirror[mirror.name] ?? 0) + n;
       watchdog.feed();
       if (now - lastEventAt >= interval) {
         lastEventAt = now;
-        const seconds = (now - firstByteAt) / 1000;
+        const seconds = (now - phase.firstAt) / 1000;
         events({
           type: 'progress',
           file: this.options.remotePath,
@@ -287,7 +287,8 @@ export class DownloadRequest implements Request<DownloadResult> {
     let faster: { name: string; throughput: number; rate: number } | undefined;
     const switcher = this.options.switchFaster
       ? setInterval(() => {
-          const elapsedMs = performance.now() - firstByteAt;
+          const { received } = phase;
+          const elapsedMs = performance.now() - phase.firstAt;
           if (received === 0 || elapsedMs < SWITCH.afterMs) return;
           const rate = received / (elapsedMs / 1000);
           const alt = meter.bestAlternative();
@@ -308,7 +309,7 @@ export class DownloadRequest implements Request<DownloadResult> {
         throw new RequestError('slow', `${formatRate(faster.rate)} here, ${faster.name} was measured at ${formatRate(faster.throughput)}`);
       }
       if (watchdog.fired) {
-        throw new RequestError('stalled', `no data from ${mirror.name} for ${(silentFor / 1000).toFixed(1)} s at byte ${offset + received}`);
+        throw new RequestError('stalled', `no data from ${mirror.name} for ${(silentFor / 1000).toFixed(1)} s at byte ${offset + phase.received}`);
       }
       throw classifyTransferError(error);
     } finally {
@@ -317,7 +318,8 @@ export class DownloadRequest implements Request<DownloadResult> {
       signal.removeEventListener('abort', onAbort);
       closeSync(fd);
       // The data phase says how fast this mirror delivers, whether or not it finished.
-      if (received > 0) meter.transferred(received, (performance.now() - firstByteAt) / 1000);
+      const { bytes, seconds } = phase.sample();
+      if (bytes > 0) meter.transferred(bytes, seconds);
     }
   }
 
@@ -334,14 +336,12 @@ export class DownloadRequest implements Request<DownloadResult> {
       // The tail of the file: the transfer then ends by itself and the connection stays usable
       // (basic-ftp can only abort a transfer by closing the control connection too).
       const start = Math.max(0, size - PROBE_BYTES);
-      let received = 0;
-      let firstByteAt = 0;
+      const phase = new DataPhase();
       const watchdog = new StallWatchdog(this.options.stall, () => client.close());
       const sink = new ByteSink(
         undefined,
         (n) => {
-          if (received === 0) firstByteAt = performance.now();
-          received += n;
+          phase.add(n);
           watchdog.feed();
         },
         this.options.pace,
@@ -358,9 +358,9 @@ export class DownloadRequest implements Request<DownloadResult> {
         watchdog.stop();
         signal.removeEventListener('abort', onAbort);
       }
-      const seconds = (performance.now() - firstByteAt) / 1000;
-      meter.transferred(received, seconds);
-      this.options.events({ type: 'probe', file: this.options.remotePath, mirror: mirror.name, bytes: received, rate: seconds > 0 ? received / seconds : 0 });
+      const { bytes, seconds } = phase.sample();
+      meter.transferred(bytes, seconds);
+      this.options.events({ type: 'probe', file: this.options.remotePath, mirror: mirror.name, bytes: phase.received, rate: seconds > 0 ? bytes / seconds : 0 });
     });
   }
 

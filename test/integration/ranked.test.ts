@@ -128,6 +128,21 @@ describe('ranked director', () => {
     expect(sha256File(join(work, 'big.bin'))).toBe(sha256(data));
   }, 60_000);
 
+  it('a probe of a distant mirror measures its link, not the round trip of the reply that ends it', async () => {
+    // 4 MB/s, 40 ms per control reply: a 128 KiB probe moves its data in about 33 ms, and the 226
+    // reply comes 40 ms after the last byte. Timed to the reply, the figure read under half the link.
+    const [root] = t.roots(1, { 'pub/a.bin': content(4 * MiB, 7) });
+    const far = await startFtpServer({ root: root!, linkRate: 4_000_000, controlDelayMs: 40 });
+    t.trackAll(far);
+    const work = dir();
+    const cert = rankedCert(work, [{ url: far.url + 'pub', name: 'far' }]);
+    const state = join(work, 'state');
+    expect(await runCli(['mirrors', '--probe', '--cert', cert, '--state-dir', state]).exit).toBe(0);
+    const saved = JSON.parse(readFileSync(join(state, 'ranked.test.json'), 'utf8'));
+    expect(saved.stats.far.throughput).toBeGreaterThan(0.75 * 4_000_000);
+    expect(saved.stats.far.throughput).toBeLessThan(1.35 * 4_000_000);
+  });
+
   it('leaves a mirror mid-transfer for one measured much faster, resuming at the offset', async () => {
     const data = content(8 * MiB, 12);
     const roots = t.roots(2, { 'pub/big.bin': data });
