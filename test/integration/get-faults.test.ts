@@ -33,11 +33,17 @@ describe('get: faults on one mirror', () => {
   const size = 3 * MiB;
   const data = content(size, 3);
 
-  it('a mirror at its session limit (421) is skipped as busy', async () => {
-    const ms = await serve(t.roots(2, { 'pub/a.bin': data }), [{ type: 'refuse' }]);
+  /** Two mirrors serving `data`, the first with `fault`; one `get` of it, run to its end. */
+  async function getFromFaulty(fault: Fault, extra: string[] = []) {
+    const ms = await serve(t.roots(2, { 'pub/a.bin': data }), [fault]);
     const dir = work();
-    const run = runCli(['get', 'a.bin', '--cert', writeCert(dir, ms), '-d', dir, '--json']);
-    expect(await run.exit).toBe(0);
+    const run = runCli(['get', 'a.bin', '--cert', writeCert(dir, ms), '-d', dir, '--json', ...extra]);
+    return { run, dir, exit: await run.exit };
+  }
+
+  it('a mirror at its session limit (421) is skipped as busy', async () => {
+    const { run, dir, exit } = await getFromFaulty({ type: 'refuse' });
+    expect(exit).toBe(0);
     expect(kinds(run.events)).toEqual(['m1:busy']);
     expect(sha256File(join(dir, 'a.bin'))).toBe(sha256(data));
     expect(bytesByMirror(run.events)).toEqual({ m2: size });
@@ -65,10 +71,8 @@ describe('get: faults on one mirror', () => {
   });
 
   it('a dropped session resumes on the next mirror at the byte offset', async () => {
-    const ms = await serve(t.roots(2, { 'pub/a.bin': data }), [{ type: 'drop', afterBytes: MiB }]);
-    const dir = work();
-    const run = runCli(['get', 'a.bin', '--cert', writeCert(dir, ms), '-d', dir, '--json']);
-    expect(await run.exit).toBe(0);
+    const { run, dir, exit } = await getFromFaulty({ type: 'drop', afterBytes: MiB });
+    expect(exit).toBe(0);
     expect(kinds(run.events)).toEqual(['m1:broken']);
     expect(sha256File(join(dir, 'a.bin'))).toBe(sha256(data));
     const by = bytesByMirror(run.events);
@@ -79,10 +83,8 @@ describe('get: faults on one mirror', () => {
   });
 
   it('a stalled data connection is abandoned after --stall-timeout and resumed elsewhere', async () => {
-    const ms = await serve(t.roots(2, { 'pub/a.bin': data }), [{ type: 'stall', afterBytes: MiB }]);
-    const dir = work();
-    const run = runCli(['get', 'a.bin', '--cert', writeCert(dir, ms), '-d', dir, '--json', '--stall-timeout', '1s']);
-    expect(await run.exit).toBe(0);
+    const { run, dir, exit } = await getFromFaulty({ type: 'stall', afterBytes: MiB }, ['--stall-timeout', '1s']);
+    expect(exit).toBe(0);
     expect(kinds(run.events)).toEqual(['m1:stalled']);
     expect(sha256File(join(dir, 'a.bin'))).toBe(sha256(data));
     const by = bytesByMirror(run.events);
@@ -90,19 +92,15 @@ describe('get: faults on one mirror', () => {
   });
 
   it('426 mid-transfer counts as broken and resumes', async () => {
-    const ms = await serve(t.roots(2, { 'pub/a.bin': data }), [{ type: 'error', afterBytes: MiB }]);
-    const dir = work();
-    const run = runCli(['get', 'a.bin', '--cert', writeCert(dir, ms), '-d', dir, '--json']);
-    expect(await run.exit).toBe(0);
+    const { run, dir, exit } = await getFromFaulty({ type: 'error', afterBytes: MiB });
+    expect(exit).toBe(0);
     expect(kinds(run.events)).toEqual(['m1:broken']);
     expect(sha256File(join(dir, 'a.bin'))).toBe(sha256(data));
   });
 
   it('a transfer that ends early with 226 (a copy cut short) keeps its prefix and resumes elsewhere', async () => {
-    const ms = await serve(t.roots(2, { 'pub/a.bin': data }), [{ type: 'short', afterBytes: MiB }]);
-    const dir = work();
-    const run = runCli(['get', 'a.bin', '--cert', writeCert(dir, ms), '-d', dir, '--json']);
-    expect(await run.exit).toBe(0);
+    const { run, dir, exit } = await getFromFaulty({ type: 'short', afterBytes: MiB });
+    expect(exit).toBe(0);
     expect(kinds(run.events)).toEqual(['m1:mismatch']);
     expect(sha256File(join(dir, 'a.bin'))).toBe(sha256(data));
     expect(bytesByMirror(run.events)).toEqual({ m1: MiB, m2: size - MiB });
