@@ -132,7 +132,7 @@ export const rankedPolicy: Policy = {
     // the one it came from: otherwise clients spread evenly would keep trading places.
     const from = ctx.retestedFrom === undefined ? undefined : fresh.find((m) => m.name === ctx.retestedFrom);
     if (from && speed(last) < speed(from)) return coolingLast(first(from), ctx);
-    if (speed(last) < AFFINITY_MARGIN * bestFresh) {
+    if (behindFresh(mirrors, ctx)) {
       // Fresh evidence of a better mirror. Every client that shares this mirror sees the same
       // evidence at about the same time; if all of them moved, the better mirror would be the
       // crowded one. So the first time, only some move (those that stay then measure the mirror
