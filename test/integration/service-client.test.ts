@@ -39,6 +39,21 @@ describe('ServiceClient', () => {
     expect(sha256File(join(out, 'b.bin'))).toBe(sha256(b));
   });
 
+  it('a connection is ready after four commands (each a round trip on a distant mirror), and a file costs four more', async () => {
+    const roots = t.roots(1, { 'pub/a.bin': a, 'pub/b.bin': b });
+    const server = t.track(await startFtpServer({ root: roots[0]! }));
+    const out = t.dir();
+    const client = await ServiceClient.open(certFor([server]), { events: () => {} });
+    await client.download('a.bin', join(out, 'a.bin'));
+    // USER, PASS, TYPE I, OPTS UTF8 ON; then SIZE, MDTM, EPSV, RETR.
+    expect(server.stats.commands).toBe(8);
+    await client.download('b.bin', join(out, 'b.bin'));
+    expect(server.stats.commands).toBe(12);
+    await client.close();
+    expect(sha256File(join(out, 'a.bin'))).toBe(sha256(a));
+    expect(sha256File(join(out, 'b.bin'))).toBe(sha256(b));
+  });
+
   /** Mirrors m1 (with `first` options) and m2, and a client that has fetched a.bin from m1. */
   async function twoMirrorsAfterFirstFile(first: { idleTimeoutMs?: number }) {
     const roots = t.roots(2, { 'pub/a.bin': a, 'pub/b.bin': b });

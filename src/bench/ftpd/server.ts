@@ -38,6 +38,8 @@ export interface FtpServerStats {
   /** RETRs sending right now (a closing session holds none, unlike activeSessions). */
   activeTransfers: number;
   bytesSent: number;
+  /** Commands received, of every kind: how many round trips clients spent. */
+  commands: number;
 }
 
 export interface FtpServerHandle {
@@ -79,7 +81,7 @@ export async function startFtpServer(options: FtpServerOptions): Promise<FtpServ
   let fault: Fault = options.fault ?? { type: 'none' };
   let faultGen = deferred();
   // Handed out as handle.stats: live, and plain so it logs and serializes well.
-  const counters: FtpServerStats = { sessionsOpened: 0, sessionsRejected: 0, activeSessions: 0, transfers: 0, activeTransfers: 0, bytesSent: 0 };
+  const counters: FtpServerStats = { sessionsOpened: 0, sessionsRejected: 0, activeSessions: 0, transfers: 0, activeTransfers: 0, bytesSent: 0, commands: 0 };
   const sockets = new Set<net.Socket>();
   const servers = new Set<net.Server>();
   const sessions = new Set<Session>();
@@ -122,6 +124,7 @@ export async function startFtpServer(options: FtpServerOptions): Promise<FtpServ
     },
     transferEnded: () => void counters.activeTransfers--,
     countBytes: (n) => void (counters.bytesSent += n),
+    countCommand: () => void counters.commands++,
   };
 
   const reject421 = async (s: net.Socket): Promise<void> => {

@@ -24,6 +24,7 @@ export interface ServerContext {
   countTransfer(): void;
   transferEnded(): void;
   countBytes(n: number): void;
+  countCommand(): void;
 }
 
 const PRE_LOGIN = new Set(['USER', 'PASS', 'QUIT', 'FEAT', 'SYST', 'OPTS']);
@@ -110,6 +111,7 @@ export class Session {
     const sp = line.indexOf(' ');
     const cmd = (sp < 0 ? line : line.slice(0, sp)).toUpperCase();
     const arg = sp < 0 ? '' : line.slice(sp + 1);
+    this.ctx.countCommand();
     if (cmd === 'ABOR' && this.transfer) {
       this.transfer.abort('abor');
       return;
