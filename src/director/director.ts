@@ -23,6 +23,8 @@ export interface Meter {
   connected(ms: number): void;
   /** The data phase moved this many bytes in this many seconds. */
   transferred(bytes: number, seconds: number): void;
+  /** The request's data has started to arrive from this mirror (probes of others may start now). */
+  flowing(): void;
   /** What is known of the mirror so far (read-only). */
   readonly known: Readonly<MirrorStats>;
   /** The fastest other mirror measured and not cooling down, if any. */
@@ -166,10 +168,11 @@ export class Director {
    * The meter through which a request reports on a mirror. A sample of a mirror whose figure is
    * stale replaces the figure instead of being averaged into it: other clients' load has moved.
    */
-  meter(mirror: MirrorSpec): Meter {
+  meter(mirror: MirrorSpec, onFlowing?: () => void): Meter {
     const stats = statsFor(this.stats, mirror.name);
     return {
       connected: (ms) => recordLatency(stats, ms),
+      flowing: () => onFlowing?.(),
       transferred: (bytes, seconds) => {
         recordThroughput(stats, bytes, seconds, this.now(), this.age(mirror.name) > FRESH_AGE);
         if (bytes >= MIN_SAMPLE_BYTES) this.measuredAt.set(mirror.name, this.finished);
@@ -202,7 +205,14 @@ export class Director {
       const tried = new Set<string>();
       const context = this.context();
       const first = this.policy.rank(this.mirrors, context);
-      if (pass === 0) this.explore(first, request, signal);
+      // Probes start once the request's own data flows (or its first attempt ended): their logins
+      // would otherwise compete with the request's for the same round trips and the same CPU.
+      let explored = pass > 0;
+      const exploreNow = (): void => {
+        if (explored) return;
+        explored = true;
+        this.explore(first, request, signal);
+      };
       this.hesitated = first[0]?.name === this.lastMirror && behindFresh(this.mirrors, context);
       // Going elsewhere than the last mirror on a stale figure is a re-test: draw the next threshold.
       const retest = this.lastMirror !== undefined && first[0] && first[0].name !== this.lastMirror && this.age(first[0].name) > FRESH_AGE;
@@ -213,7 +223,7 @@ export class Director {
         tried.add(mirror.name);
         if (signal.aborted) throw new Interrupted();
         try {
-          const result = await request.action(mirror, signal, this.meter(mirror));
+          const result = await request.action(mirror, signal, this.meter(mirror, exploreNow)).finally(exploreNow);
           recordSuccess(statsFor(this.stats, mirror.name), this.now());
           this.finished += 1;
           this.retestedFrom = mirror === first[0] ? from : undefined;

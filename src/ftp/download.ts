@@ -264,6 +264,7 @@ export class DownloadRequest implements Request<DownloadResult> {
     });
     const sink = new ByteSink({ fd, path, start: offset }, (n) => {
       const now = performance.now();
+      if (phase.received === 0) meter.flowing();
       phase.add(n, now);
       const received = phase.received;
       this.onDisk = offset + received;

@@ -137,6 +137,57 @@ describe('exploration', () => {
     expect(new Set([...probed, served[0]])).toEqual(new Set(['a', 'b', 'c', 'd']));
   });
 
+  it("probes start once the request's data flows, not while it is still logging in", async () => {
+    const probed: string[] = [];
+    const log: string[] = [];
+    let flow!: () => void;
+    const flowing = new Promise<void>((resolve) => (flow = resolve));
+    const director = new Director({ mirrors: [A, B, C], policy: rankedPolicy, maxProbes: 2, random: seeded(3) });
+    const request: Request<string> = {
+      what: 'x',
+      async action(m, _signal, meter) {
+        log.push(`login ${m.name}: ${probed.length} probes`);
+        await flowing;
+        meter.flowing();
+        log.push(`flowing: ${probed.length} probes`);
+        meter.transferred(2 << 20, 1);
+        return m.name;
+      },
+      cleanup() {},
+      async probe(m) {
+        probed.push(m.name);
+      },
+    };
+    const applied = director.apply(request);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(probed).toEqual([]);
+    flow();
+    const served = await applied;
+    await director.settle();
+    expect(log).toEqual([`login ${served}: 0 probes`, 'flowing: 2 probes']);
+    expect(new Set([...probed, served])).toEqual(new Set(['a', 'b', 'c']));
+  });
+
+  it('an attempt that fails before any data flows still lets the probes start', async () => {
+    const probed: string[] = [];
+    const director = new Director({ mirrors: [A, B, C], policy: rankedPolicy, maxProbes: 2, random: seeded(3) });
+    let attempts = 0;
+    const request: Request<string> = {
+      what: 'x',
+      async action(m) {
+        if (attempts++ === 0) throw new RequestError('busy', `421 from ${m.name}`);
+        return m.name;
+      },
+      cleanup() {},
+      async probe(m) {
+        probed.push(m.name);
+      },
+    };
+    await director.apply(request);
+    await director.settle();
+    expect(probed.length).toBeGreaterThan(0);
+  });
+
   it('ordered and random never probe', async () => {
     for (const policy of [orderedPolicy, randomPolicy]) {
       let probes = 0;
