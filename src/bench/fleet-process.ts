@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { FleetOptions, FleetResult } from './fleet.js';
 
 /** What the fleet process is asked to run: the fleet's options without the callbacks. */
-export type FleetJob = Omit<FleetOptions, 'signal' | 'onFile'>;
+export type FleetJob = Omit<FleetOptions, 'signal' | 'onStart' | 'onFile'>;
 
 /** Parent -> fleet process. */
 export type FleetCommand = { type: 'run'; job: FleetJob } | { type: 'abort' };

@@ -30,6 +30,8 @@ export interface FleetOptions {
   /** The directory the clients' files go under (default: the system's temporary directory). */
   workDir?: string;
   signal?: AbortSignal;
+  /** When the clients start their retrievals (every client is set up by then): the clock's zero. */
+  onStart?: () => void;
   /** After every file, success or not. */
   onFile?: (ok: boolean) => void;
 }
@@ -63,7 +65,19 @@ function addTo(into: Record<string, number>, from: Record<string, number>): void
 }
 
 /** One client machine: its director, its link, its directory. */
-async function runClient(index: number, options: FleetOptions, started: number, signal: AbortSignal): Promise<ClientOutcome> {
+interface ClientMachine {
+  index: number;
+  dir: string;
+  link: TokenBucket | undefined;
+  client: ServiceClient;
+  outcome: ClientOutcome;
+}
+
+/**
+ * Set a client machine up (directory, link, director), everything but the retrievals: the paper's
+ * clients were running when they were told to start, so their set-up is not part of the timing.
+ */
+async function prepareClient(index: number, options: FleetOptions, signal: AbortSignal): Promise<ClientMachine> {
   const outcome: ClientOutcome = { filesDone: 0, filesFailed: 0, bytes: 0, bytesByMirror: {}, connections: {}, failovers: 0, probes: 0, seconds: 0 };
   const dir = await fsp.mkdtemp(join(options.workDir ?? tmpdir(), `smartftp-bench-client${index + 1}-`));
   const link = options.clientLinkRate === undefined ? undefined : new TokenBucket(options.clientLinkRate);
@@ -82,6 +96,18 @@ async function runClient(index: number, options: FleetOptions, started: number, 
       random: seededRandom(options.seed * 1009 + index),
       pace: link ? async (n) => void (await link.take(n, signal)) : undefined,
     });
+  } catch (error) {
+    link?.dispose();
+    await fsp.rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return { index, dir, link, client, outcome };
+}
+
+/** The machine's F retrievals, then its teardown. */
+async function runClient(machine: ClientMachine, options: FleetOptions, started: number, signal: AbortSignal): Promise<ClientOutcome> {
+  const { dir, client, outcome } = machine;
+  try {
     for (let i = 0; i < options.files && !signal.aborted; i++) {
       // A fresh name per file: a failed file's partial must not be resumed as the next one.
       const dest = join(dir, `${i}.bin`);
@@ -102,14 +128,17 @@ async function runClient(index: number, options: FleetOptions, started: number, 
     }
     outcome.seconds = (performance.now() - started) / 1000;
   } finally {
-    if (client) {
-      await client.close();
-      addTo(outcome.connections, client.pool.opened);
-    }
-    link?.dispose();
-    await fsp.rm(dir, { recursive: true, force: true });
+    await dismantle(machine);
   }
   return outcome;
+}
+
+/** Close the machine's connections (counting them), free its link, remove its directory. */
+async function dismantle(machine: ClientMachine): Promise<void> {
+  await machine.client.close();
+  addTo(machine.outcome.connections, machine.client.pool.opened);
+  machine.link?.dispose();
+  await fsp.rm(machine.dir, { recursive: true, force: true });
 }
 
 export async function runFleet(options: FleetOptions): Promise<FleetResult> {
@@ -119,10 +148,19 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   setMaxListeners(1000, stop.signal);
   const onAbort = (): void => stop.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
-  const started = performance.now();
   try {
-    const runs = Array.from({ length: options.clients }, (_, i) =>
-      runClient(i, options, started, stop.signal).catch((error: unknown) => {
+    const prepared = await Promise.allSettled(Array.from({ length: options.clients }, (_, i) => prepareClient(i, options, stop.signal)));
+    const machines = prepared.flatMap((p) => (p.status === 'fulfilled' ? [p.value] : []));
+    const unprepared = prepared.find((p) => p.status === 'rejected');
+    if (unprepared) {
+      await Promise.allSettled(machines.map(dismantle));
+      throw (unprepared as PromiseRejectedResult).reason;
+    }
+    // All clients start together, as the paper's did.
+    const started = performance.now();
+    options.onStart?.();
+    const runs = machines.map((m) =>
+      runClient(m, options, started, stop.signal).catch((error: unknown) => {
         stop.abort();
         throw error;
       }),
