@@ -129,8 +129,9 @@ export const rankedPolicy: Policy = {
     const bestFresh = fresh.length > 0 ? speed(fresh[0]!) : 0;
     first(last);
     // After a re-test the client stays on the re-tested mirror only if it did at least as well as
-    // the one it came from: otherwise clients spread evenly would keep trading places.
-    const from = ctx.retestedFrom === undefined ? undefined : fresh.find((m) => m.name === ctx.retestedFrom);
+    // the one it came from: otherwise clients spread evenly would keep trading places. That figure
+    // was taken on the file before the re-test, so it is one file older than fresh.
+    const from = ctx.retestedFrom === undefined ? undefined : others.find((m) => m.name === ctx.retestedFrom && age(m) <= FRESH_AGE + 1);
     if (from && speed(last) < speed(from)) return coolingLast(first(from), ctx);
     if (behindFresh(mirrors, ctx)) {
       // Fresh evidence of a better mirror. Every client that shares this mirror sees the same

@@ -316,6 +316,28 @@ describe('policies', () => {
     expect(names(rankedPolicy.rank([A, B], ctx(stats, after)))).toBe('ba');
   });
 
+  it('the director goes back after a re-test that did worse, at the very next file', async () => {
+    const stats: StatsBook = { a: emptyStats(), b: emptyStats() };
+    recordThroughput(stats.a!, 4 << 20, 1, 0); // 4 MiB/s
+    recordThroughput(stats.b!, 4 << 20, 1.1, 0); // 3.6 MiB/s, from an earlier run: stale
+    const served: string[] = [];
+    const director = new Director({ mirrors: [A, B], policy: rankedPolicy, stats, random: seeded(9), maxProbes: 0 });
+    const request: Request<string> = {
+      what: 'x',
+      async action(m, _signal, meter) {
+        served.push(m.name);
+        // b stays within the affinity margin of a (0.83), yet it is the slower one.
+        meter.transferred(4 << 20, m.name === 'a' ? 1 : 1.2);
+        return m.name;
+      },
+      cleanup() {},
+    };
+    for (let i = 0; i < 40; i++) await director.apply(request);
+    const fromA = served.slice(served.indexOf('a')).join('');
+    expect(fromA).toContain('ab'); // b was re-tested...
+    expect(fromA).not.toContain('bb'); // ...and left again after one file each time
+  });
+
   it('the director re-tests a stale mirror, lets the fresh figure replace the stale one, and stays if it is better', async () => {
     const stats: StatsBook = { a: emptyStats(), b: emptyStats() };
     recordThroughput(stats.a!, 4 << 20, 1, 0); // 4 MiB/s
