@@ -66,7 +66,6 @@ function addTo(into: Record<string, number>, from: Record<string, number>): void
 
 /** One client machine: its director, its link, its directory. */
 interface ClientMachine {
-  index: number;
   dir: string;
   link: TokenBucket | undefined;
   client: ServiceClient;
@@ -101,7 +100,7 @@ async function prepareClient(index: number, options: FleetOptions, signal: Abort
     await fsp.rm(dir, { recursive: true, force: true });
     throw error;
   }
-  return { index, dir, link, client, outcome };
+  return { dir, link, client, outcome };
 }
 
 /** The machine's F retrievals, then its teardown. */
