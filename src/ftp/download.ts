@@ -3,7 +3,7 @@
 // continues from there.
 
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, posix } from 'node:path';
 import type { MirrorSpec } from '../certificate/types.js';
@@ -23,6 +23,7 @@ import {
   type PartialMeta,
 } from './partial.js';
 import type { FtpPool, Lease } from './pool.js';
+import { resync } from './resync.js';
 import { ByteSink } from './sink.js';
 import { DataPhase } from './data-phase.js';
 import { StallWatchdog, type StallLimits } from './watchdog.js';
@@ -76,6 +77,16 @@ export interface DownloadResult {
  */
 export const PROBE_BYTES = 128 * 1024;
 
+/** The last bytes of the file, from a probe. */
+interface Tail {
+  offset: number;
+  data: Buffer;
+  mirror: string;
+}
+
+/** How long the server may take to answer once a transfer was stopped early (then the connection is closed). */
+const RESYNC_MS = 5000;
+
 export function remoteFullPath(mirror: MirrorSpec, remotePath: string): string {
   return posix.join(mirror.basePath, remotePath.replace(/^\/+/, ''));
 }
@@ -93,6 +104,10 @@ export class DownloadRequest implements Request<DownloadResult> {
   private onDisk = 0;
   /** The size the first mirror reported, once known: probes of other mirrors check it. */
   private size: number | undefined;
+  /** The modification time the first mirror reported, if it did: a probe's bytes are kept only from the same copy. */
+  private mtime: string | undefined;
+  /** The file's last bytes, read by a probe of another mirror: the transfer stops where they begin. */
+  private tail: Tail | undefined;
   private readonly started = performance.now();
 
   constructor(private readonly options: DownloadOptions) {
@@ -172,6 +187,7 @@ export class DownloadRequest implements Request<DownloadResult> {
     answered();
     this.size ??= size;
     const mtime = await this.remoteMtime(lease, remote);
+    this.mtime ??= mtime;
     let offset = await partialLength(dest);
     const meta = await readMeta(dest);
     this.checkSameFile(mirror, meta, size, mtime, offset);
@@ -266,6 +282,8 @@ export class DownloadRequest implements Request<DownloadResult> {
       silentFor = silentMs;
       client.close();
     });
+    // Set when the transfer reached the start of a tail a probe read: the rest is on hand.
+    let stoppedFor: Tail | undefined;
     const sink = new ByteSink({ fd, path, start: offset }, (n) => {
       const now = performance.now();
       if (phase.received === 0) meter.flowing();
@@ -274,6 +292,13 @@ export class DownloadRequest implements Request<DownloadResult> {
       this.onDisk = offset + received;
       this.bytesByMirror[mirror.name] = (this.bytesByMirror[mirror.name] ?? 0) + n;
       watchdog.feed();
+      if (!stoppedFor && this.tail && this.onDisk >= this.tail.offset && this.onDisk < size) {
+        // Close only the data connection: the control connection stays, once resynchronised.
+        stoppedFor = this.tail;
+        sink.stoppedOnPurpose = true;
+        client.ftp.dataSocket?.destroy();
+        return;
+      }
       if (now - lastEventAt >= interval) {
         lastEventAt = now;
         const seconds = (now - phase.firstAt) / 1000;
@@ -306,7 +331,15 @@ export class DownloadRequest implements Request<DownloadResult> {
       : undefined;
     switcher?.unref();
     try {
-      await client.downloadTo(sink, remote, offset);
+      try {
+        await client.downloadTo(sink, remote, offset);
+      } catch (error) {
+        if (!stoppedFor || signal.aborted || sink.localError) throw error;
+        // The server's last reply to RETR (426, or 226 if it had sent everything) may still be on
+        // its way: skip it before the connection serves another command.
+        if (!(await resync(client, RESYNC_MS))) client.close();
+      }
+      if (stoppedFor) this.appendTail(fd, stoppedFor, size);
     } catch (error) {
       if (signal.aborted) throw new Interrupted();
       if (sink.localError) throw sink.localError;
@@ -328,7 +361,26 @@ export class DownloadRequest implements Request<DownloadResult> {
     }
   }
 
-  /** Measure a mirror by reading this file from it into nothing (see Request.probe). */
+  /** Write the part of a probe's tail past what the transfer left on disk; the file is then whole. */
+  private appendTail(fd: number, tail: Tail, size: number): void {
+    const from = this.onDisk;
+    try {
+      for (let done = from - tail.offset; done < tail.data.length; ) {
+        done += writeSync(fd, tail.data, done, tail.data.length - done, tail.offset + done);
+      }
+    } catch (error) {
+      throw localFault(error, partPath(this.options.dest));
+    }
+    this.onDisk = size;
+    this.bytesByMirror[tail.mirror] = (this.bytesByMirror[tail.mirror] ?? 0) + (size - from);
+  }
+
+  /**
+   * Measure a mirror by reading this file's last bytes from it (see Request.probe). When the copy
+   * is the one being downloaded (same size, and same modification time where both servers give
+   * one), the bytes are kept for the transfer, which then stops where they begin: a probe fetches
+   * nothing twice.
+   */
   async probe(mirror: MirrorSpec, signal: AbortSignal, meter: Meter): Promise<void> {
     await this.leased(mirror, signal, meter, async (lease, answered) => {
       const { client } = lease;
@@ -338,15 +390,19 @@ export class DownloadRequest implements Request<DownloadResult> {
       if (this.size !== undefined && size !== this.size) {
         throw new RequestError('mismatch', `${mirror.name} has ${size} bytes, other mirrors ${this.size}`);
       }
-      // The tail of the file: the transfer then ends by itself and the connection stays usable
-      // (basic-ftp can only abort a transfer by closing the control connection too).
+      const keep = this.size === size && this.tail === undefined;
+      const mtime = keep ? await this.remoteMtime(lease, remote) : undefined;
+      const sameCopy = keep && !(this.mtime && mtime && this.mtime !== mtime);
+      // The tail of the file: the transfer then ends by itself and the connection stays usable.
       const start = Math.max(0, size - PROBE_BYTES);
       const phase = new DataPhase();
+      const chunks: Buffer[] = [];
       const watchdog = new StallWatchdog(this.options.stall, () => client.close());
       const sink = new ByteSink(
         undefined,
-        (n) => {
+        (n, chunk) => {
           phase.add(n);
+          if (sameCopy) chunks.push(Buffer.from(chunk));
           watchdog.feed();
         },
         this.options.pace,
@@ -365,6 +421,10 @@ export class DownloadRequest implements Request<DownloadResult> {
       }
       const { bytes, seconds } = phase.sample();
       meter.transferred(bytes, seconds);
+      // Kept only if the transfer has not got there yet (and no other probe was first).
+      if (sameCopy && phase.received === size - start && start > 0 && this.tail === undefined && this.onDisk < start) {
+        this.tail = { offset: start, data: Buffer.concat(chunks), mirror: mirror.name };
+      }
       this.options.events({ type: 'probe', file: this.options.remotePath, mirror: mirror.name, bytes: phase.received, rate: seconds > 0 ? bytes / seconds : 0 });
     });
   }

@@ -18,17 +18,27 @@ export interface SinkFile {
 export class ByteSink extends Writable {
   /** Set when writing to disk failed (disk full...): the run must stop, not fail over. */
   localError: LocalError | undefined;
+  /**
+   * The transfer was stopped on purpose (its data connection closed): being torn down then is no
+   * error. basic-ftp closes the control connection on any error of the destination.
+   */
+  stoppedOnPurpose = false;
   private position: number;
 
   constructor(
     /** undefined: the bytes are counted and thrown away. */
     private readonly file: SinkFile | undefined,
-    private readonly onBytes: (n: number) => void,
+    /** Every chunk, after it is on disk (a probe may keep it). */
+    private readonly onBytes: (n: number, chunk: Buffer) => void,
     /** Optional pacing after each write (the benchmark's client link): delays the next read. */
     private readonly pace?: (n: number) => Promise<void> | void,
   ) {
     super();
     this.position = file?.start ?? 0;
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    callback(this.stoppedOnPurpose ? null : error);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -45,7 +55,7 @@ export class ByteSink extends Writable {
       }
       this.position += chunk.length;
     }
-    this.onBytes(chunk.length);
+    this.onBytes(chunk.length, chunk);
     const paced = this.pace?.(chunk.length);
     if (paced) paced.then(() => callback(), callback);
     else callback();

@@ -1,6 +1,7 @@
 // The ServiceClient in-process: connection reuse across files, and a server that times idle
 // sessions out between files (as real servers do) costs a reconnect, never a failover.
 
+import { utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startFtpServer, type FtpServerHandle } from '../../src/bench/ftpd/server.js';
@@ -8,6 +9,7 @@ import { cleanupAfterEach } from '../helpers/cleanup.js';
 import type { Certificate } from '../../src/certificate/types.js';
 import { ServiceClient } from '../../src/client/service-client.js';
 import type { SmartEvent } from '../../src/ui/events.js';
+import { PROBE_BYTES } from '../../src/ftp/download.js';
 import { content, sha256, sha256File } from '../helpers/fixtures.js';
 
 const t = cleanupAfterEach();
@@ -52,6 +54,55 @@ describe('ServiceClient', () => {
     await client.close();
     expect(sha256File(join(out, 'a.bin'))).toBe(sha256(a));
     expect(sha256File(join(out, 'b.bin'))).toBe(sha256(b));
+  });
+
+  /**
+   * Two mirrors at 2 MB/s each serving these roots, and a ranked client that has fetched big.bin:
+   * the transfer takes about a second, the probe of the other mirror a tenth of it.
+   */
+  async function rankedBigDownload(roots: string[]) {
+    const servers = await Promise.all(roots.map((root) => startFtpServer({ root, linkRate: 2_000_000 })));
+    t.trackAll(...servers);
+    const out = t.dir();
+    const events: SmartEvent[] = [];
+    const client = await ServiceClient.open(certFor(servers), { events: (e) => events.push(e), policy: 'ranked' });
+    const result = await client.download('big.bin', join(out, 'big.bin'));
+    return { servers, out, events, client, result };
+  }
+
+  it("keeps a probe's bytes: the transfer stops where the probe's tail begins, and the connection serves the next file", async () => {
+    const big = content(2 * 1024 * 1024, 7);
+    const { servers, out, events, client, result } = await rankedBigDownload(t.roots(2, { 'pub/big.bin': big, 'pub/a.bin': a }));
+    await client.director.settle();
+    expect(sha256File(join(out, 'big.bin'))).toBe(sha256(big));
+    const main = events.find((e) => e.type === 'attempt')!.mirror;
+    const probed = main === 'm1' ? 'm2' : 'm1';
+    expect(result.bytesByMirror).toEqual({ [main]: big.length - PROBE_BYTES, [probed]: PROBE_BYTES });
+    // Nothing twice: the servers sent the file once, plus what was in flight when the transfer stopped.
+    const sent = servers[0]!.stats.bytesSent + servers[1]!.stats.bytesSent;
+    expect(sent).toBeGreaterThanOrEqual(big.length);
+    expect(sent).toBeLessThan(big.length + PROBE_BYTES / 2);
+    // The stopped transfer's 426 was read off: the next file goes over the same connection.
+    const opened = { ...client.pool.opened };
+    await client.download('a.bin', join(out, 'a.bin'));
+    await client.close();
+    expect(sha256File(join(out, 'a.bin'))).toBe(sha256(a));
+    expect(client.pool.opened).toEqual(opened);
+    expect(events.filter((e) => e.type === 'failover')).toEqual([]);
+  });
+
+  it("a probe's bytes from another copy of the same size are not kept", async () => {
+    const mine = content(2 * 1024 * 1024, 8);
+    const theirs = Buffer.from(mine);
+    theirs.fill(0, theirs.length - 1000); // the same size, other bytes at the end
+    const roots = [t.roots(1, { 'pub/big.bin': mine })[0]!, t.roots(1, { 'pub/big.bin': theirs })[0]!];
+    utimesSync(join(roots[1]!, 'pub/big.bin'), new Date('2001-01-01'), new Date('2001-01-01'));
+    const { out, events, client, result } = await rankedBigDownload(roots);
+    await client.close();
+    const main = events.find((e) => e.type === 'attempt')!.mirror;
+    expect(events.some((e) => e.type === 'probe')).toBe(true);
+    expect(result.bytesByMirror).toEqual({ [main]: mine.length });
+    expect(sha256File(join(out, 'big.bin'))).toBe(sha256(main === 'm1' ? mine : theirs));
   });
 
   /** Mirrors m1 (with `first` options) and m2, and a client that has fetched a.bin from m1. */

@@ -8,6 +8,10 @@ import { expect, it } from 'vitest';
 import { cleanupAfterEach } from '../helpers/cleanup.js';
 import { content, putFile, runCli, sha256, sha256File, writeCert, type CliEvent } from '../helpers/fixtures.js';
 import { describeWithVsftpd, startVsftpd } from '../helpers/vsftpd.js';
+import { PROBE_BYTES } from '../../src/ftp/download.js';
+import type { Certificate } from '../../src/certificate/types.js';
+import { ServiceClient } from '../../src/client/service-client.js';
+import type { SmartEvent } from '../../src/ui/events.js';
 
 const MiB = 1024 * 1024;
 const t = cleanupAfterEach();
@@ -49,6 +53,37 @@ describeWithVsftpd('get against vsftpd', () => {
     expect(sha256File(join(dir, 'big.bin'))).toBe(sha256(data));
     expect(run.events.find((e) => e.type === 'failover')).toMatchObject({ mirror: 'v1', kind: 'broken' });
     expect(fetched(run.events) - size).toBeLessThanOrEqual(MiB);
+  });
+
+  it("keeps a probe's bytes from the other vsftpd, and the connection it stopped early stays in step", async () => {
+    const big = content(8 * MiB, 23);
+    const ms = await vsftpds(readableRoots(2, { 'pub/big.bin': big, 'pub/small.bin': content(MiB, 24) }), { rate: 4_000_000 });
+    const cert: Certificate = {
+      service: 'probe.test',
+      origin: 'test',
+      director: { policy: 'ranked', stallTimeout: 5, connectTimeout: 5 },
+      mirrors: ms.map((m) => ({ name: m.name, url: m.url, protocol: 'ftp', host: '127.0.0.1', port: m.v.port, basePath: '/pub/', maxConnections: 2 })),
+    };
+    const dir = work();
+    const events: SmartEvent[] = [];
+    const client = await ServiceClient.open(cert, { events: (e) => events.push(e) });
+    try {
+      const result = await client.download('big.bin', join(dir, 'big.bin'));
+      await client.director.settle();
+      expect(sha256File(join(dir, 'big.bin'))).toBe(sha256(big));
+      const main = result.mirror;
+      const probed = main === 'v1' ? 'v2' : 'v1';
+      expect(result.bytesByMirror).toEqual({ [main]: big.length - PROBE_BYTES, [probed]: PROBE_BYTES });
+      // vsftpd answered the early stop with 426; that reply was read off, so the same connection
+      // now gets its own replies.
+      const lease = await client.pool.acquire(cert.mirrors.find((m) => m.name === main)!, new AbortController().signal);
+      expect(lease.fresh).toBe(false);
+      expect(await lease.client.size('/pub/small.bin')).toBe(MiB);
+      client.pool.release(lease);
+      expect(events.filter((e) => e.type === 'failover')).toEqual([]);
+    } finally {
+      await client.close();
+    }
   });
 
   it('leaves a stopped vsftpd within the stall timeout plus one second', async () => {
