@@ -404,6 +404,11 @@ export class DownloadRequest implements Request<DownloadResult> {
           phase.add(n);
           if (sameCopy) chunks.push(Buffer.from(chunk));
           watchdog.feed();
+          // All of it is here: offer it at once, not a reply's round trip later (the transfer
+          // goes on meanwhile), if the transfer has not got there yet and no other probe was first.
+          if (sameCopy && phase.received === size - start && start > 0 && this.tail === undefined && this.onDisk < start) {
+            this.tail = { offset: start, data: Buffer.concat(chunks), mirror: mirror.name };
+          }
         },
         this.options.pace,
       );
@@ -421,10 +426,6 @@ export class DownloadRequest implements Request<DownloadResult> {
       }
       const { bytes, seconds } = phase.sample();
       meter.transferred(bytes, seconds);
-      // Kept only if the transfer has not got there yet (and no other probe was first).
-      if (sameCopy && phase.received === size - start && start > 0 && this.tail === undefined && this.onDisk < start) {
-        this.tail = { offset: start, data: Buffer.concat(chunks), mirror: mirror.name };
-      }
       this.options.events({ type: 'probe', file: this.options.remotePath, mirror: mirror.name, bytes: phase.received, rate: seconds > 0 ? bytes / seconds : 0 });
     });
   }
