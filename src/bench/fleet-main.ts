@@ -10,6 +10,7 @@ import type { FleetCommand, FleetJob, FleetReport } from './fleet-process.js';
 const WARM_UP = { clients: 2, files: 3, size: 256 * 1024, linkRate: 200e6 };
 
 const stop = new AbortController();
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 const report = (message: FleetReport): void => {
   if (process.connected) process.send!(message);
 };
@@ -38,7 +39,7 @@ async function run(command: Extract<FleetCommand, { type: 'run' }>): Promise<voi
   try {
     await warmUp(command.job);
   } catch (error) {
-    report({ type: 'error', message: `warm-up: ${error instanceof Error ? error.message : String(error)}` });
+    report({ type: 'error', message: `warm-up: ${messageOf(error)}` });
     return;
   }
   const before = performance.eventLoopUtilization();
@@ -51,7 +52,7 @@ async function run(command: Extract<FleetCommand, { type: 'run' }>): Promise<voi
     });
     report({ type: 'result', result, loopBusy: performance.eventLoopUtilization(before).utilization });
   } catch (error) {
-    report({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+    report({ type: 'error', message: messageOf(error) });
   }
   // The parent closes the channel once it has the report; with it gone this process exits.
 }

@@ -284,7 +284,7 @@ export class DownloadRequest implements Request<DownloadResult> {
     });
     // Set when the transfer reached the start of a tail a probe read: the rest is on hand.
     let stoppedFor: Tail | undefined;
-    const sink = new ByteSink({ fd, path, start: offset }, (n) => {
+    const sink = new ByteSink({ fd, path, start: offset }, ({ length: n }) => {
       const now = performance.now();
       if (phase.received === 0) meter.flowing();
       phase.add(n, now);
@@ -400,9 +400,10 @@ export class DownloadRequest implements Request<DownloadResult> {
       const watchdog = new StallWatchdog(this.options.stall, () => client.close());
       const sink = new ByteSink(
         undefined,
-        (n, chunk) => {
-          phase.add(n);
-          if (sameCopy) chunks.push(Buffer.from(chunk));
+        (chunk) => {
+          phase.add(chunk.length);
+          // A socket's chunks are not reused, and Buffer.concat below copies them once.
+          if (sameCopy) chunks.push(chunk);
           watchdog.feed();
           // All of it is here: offer it at once, not a reply's round trip later (the transfer
           // goes on meanwhile), if the transfer has not got there yet and no other probe was first.

@@ -29,7 +29,7 @@ export class ByteSink extends Writable {
     /** undefined: the bytes are counted and thrown away. */
     private readonly file: SinkFile | undefined,
     /** Every chunk, after it is on disk (a probe may keep it). */
-    private readonly onBytes: (n: number, chunk: Buffer) => void,
+    private readonly onChunk: (chunk: Buffer) => void,
     /** Optional pacing after each write (the benchmark's client link): delays the next read. */
     private readonly pace?: (n: number) => Promise<void> | void,
   ) {
@@ -55,7 +55,7 @@ export class ByteSink extends Writable {
       }
       this.position += chunk.length;
     }
-    this.onBytes(chunk.length, chunk);
+    this.onChunk(chunk);
     const paced = this.pace?.(chunk.length);
     if (paced) paced.then(() => callback(), callback);
     else callback();
