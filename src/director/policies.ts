@@ -23,7 +23,8 @@ export interface RankContext {
   age?: (mirror: string) => number;
   /**
    * The director's (jittered) re-test threshold: an alternative is re-tested once its age times
-   * (its figure / the last mirror's)^2 reaches it. Absent: no re-tests.
+   * (its figure / the last mirror's)^2 reaches it. Absent: the policy makes no re-tests (none, or
+   * the director makes them with probes).
    */
   retestAt?: number;
   /**
@@ -101,7 +102,9 @@ export const RETEST_FLOOR = 0.25;
  * back). A stale alternative is re-tested instead, one client at a time: when its age, weighted
  * by (its figure / the last mirror's)^2, reaches the director's jittered threshold. So an
  * alternative that looked as fast is re-checked every few requests, one that looked half as fast
- * four times less often, and all of them sooner when the last mirror slows down.
+ * four times less often, and all of them sooner when the last mirror slows down. Here the request
+ * itself goes to the re-tested mirror; while a probe costs no bytes the director re-tests with a
+ * probe beside the request instead (and leaves ctx.retestAt unset).
  */
 export const rankedPolicy: Policy = {
   name: 'ranked',
@@ -146,15 +149,29 @@ export const rankedPolicy: Policy = {
     // A re-test: the request itself goes to the most overdue stale alternative; its fresh figure
     // then decides, through affinity, where the next one goes.
     if (ctx.retestAt !== undefined) {
-      const due = (m: MirrorSpec) => age(m) * (speed(m) / speed(last)) ** 2;
-      const overdue = others
-        .filter((m) => speed(m) >= RETEST_FLOOR * speed(last) && due(m) >= ctx.retestAt!)
-        .sort((a, b) => due(b) - due(a))[0];
+      const overdue = overdueAlternative(mirrors, ctx, ctx.retestAt);
       if (overdue) first(overdue);
     }
     return coolingLast(order, ctx);
   },
 };
+
+/**
+ * The stale alternative to the last mirror most overdue for a re-test, if one has reached
+ * `threshold`: its age in requests times (its figure / the last mirror's)^2. Alternatives under
+ * RETEST_FLOOR of the last mirror, cooling down, or in `skip`, never are.
+ */
+export function overdueAlternative(mirrors: readonly MirrorSpec[], ctx: RankContext, threshold: number, skip: (m: MirrorSpec) => boolean = () => false): MirrorSpec | undefined {
+  const speed = (m: MirrorSpec) => ctx.stats[m.name]?.throughput ?? 0;
+  const age = (m: MirrorSpec) => ctx.age?.(m.name) ?? 0;
+  const last = mirrors.find((m) => m.name === ctx.lastMirror);
+  if (!last || speed(last) <= 0) return undefined;
+  const due = (m: MirrorSpec) => age(m) * (speed(m) / speed(last)) ** 2;
+  return mirrors
+    .filter((m) => m !== last && !skip(m) && !inCooldown(ctx.stats[m.name], ctx.now) && age(m) > FRESH_AGE)
+    .filter((m) => speed(m) > 0 && speed(m) >= RETEST_FLOOR * speed(last) && due(m) >= threshold)
+    .sort((a, b) => due(b) - due(a))[0];
+}
 
 /** The age up to which a figure is fresh; one more after a hesitation, since the evidence then is a request older. */
 function freshAge(ctx: RankContext): number {

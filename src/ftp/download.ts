@@ -376,6 +376,14 @@ export class DownloadRequest implements Request<DownloadResult> {
   }
 
   /**
+   * A probe now costs nothing when its bytes will be kept: the file's size is known and larger
+   * than a probe's read, and the transfer has not reached the tail a probe would read.
+   */
+  probeIsFree(): boolean {
+    return this.size !== undefined && this.tail === undefined && this.onDisk < this.size - PROBE_BYTES;
+  }
+
+  /**
    * Measure a mirror by reading this file's last bytes from it (see Request.probe). When the copy
    * is the one being downloaded (same size, and same modification time where both servers give
    * one), the bytes are kept for the transfer, which then stops where they begin: a probe fetches

@@ -36,8 +36,33 @@ async function threeSpeeds(files: Record<string, Buffer>) {
   return mirrors.reverse();
 }
 
-function servedBy(events: CliEvent[]): string[] {
-  return events.filter((e) => e.type === 'done').map((e) => Object.keys(e.bytesByMirror).join('+'));
+/** Mirrors named and paced as given (bytes/s), each serving `files` under pub/, and a ranked certificate listing them in that order. */
+async function pacedMirrors(files: Record<string, Buffer>, rates: Record<string, number>) {
+  const names = Object.keys(rates);
+  const roots = t.roots(names.length, files);
+  const handles = await Promise.all(names.map((name, i) => startFtpServer({ root: roots[i]!, linkRate: rates[name] })));
+  t.trackAll(...handles);
+  const work = dir();
+  const cert = rankedCert(work, names.map((name, i) => ({ url: handles[i]!.url + 'pub', name })));
+  return { work, cert };
+}
+
+/** A state directory under `work` holding an earlier run's figures (bytes/s by mirror), stale to a new run. */
+function rememberedSpeeds(work: string, speeds: Record<string, number>): string {
+  const state = join(work, 'state');
+  const stats = Object.fromEntries(
+    Object.entries(speeds).map(([name, throughput]) => [name, { throughput, samples: 5, latencyMs: 5, failures: [], cooldownUntil: 0, lastSuccess: 1, lastUsed: 1 }]),
+  );
+  mkdirSync(state, { recursive: true });
+  writeFileSync(join(state, 'ranked.test.json'), JSON.stringify({ version: 1, service: 'ranked.test', savedAt: '', mirrors: [], stats }));
+  return state;
+}
+
+/** The mirror that sent most of each file: a re-test's probe may have sent the last 128 KiB. */
+function mainlyServedBy(events: CliEvent[]): string[] {
+  return events
+    .filter((e) => e.type === 'done')
+    .map((e) => Object.entries(e.bytesByMirror as Record<string, number>).sort((a, b) => b[1] - a[1])[0]![0]);
 }
 
 describe('ranked director', () => {
@@ -49,9 +74,11 @@ describe('ranked director', () => {
     const names = FILES.map(([p]) => p.replace('pub/', ''));
     const run = runCli(['get', ...names, '--cert', cert, '-d', join(work, 'out'), '--state-dir', state, '--json']);
     expect(await run.exit).toBe(0);
-    const by = servedBy(run.events);
+    const by = mainlyServedBy(run.events);
     expect(by).toHaveLength(12);
     expect(by.slice(2)).toEqual(Array(10).fill('fast'));
+    // The others sent at most a probe's tail of a file from then on.
+    for (const e of run.events.filter((e) => e.type === 'done').slice(2)) expect(e.size - e.bytesByMirror.fast).toBeLessThanOrEqual(128 * 1024);
     const sessions = ms.reduce((n, m) => n + m.handle.stats.sessionsOpened, 0);
     expect(sessions).toBeLessThanOrEqual(3);
     for (const [p, data] of FILES) expect(sha256File(join(work, 'out', p.replace('pub/', '')))).toBe(sha256(data));
@@ -145,17 +172,9 @@ describe('ranked director', () => {
 
   it('leaves a mirror mid-transfer for one measured much faster, resuming at the offset', async () => {
     const data = content(8 * MiB, 12);
-    const roots = t.roots(2, { 'pub/big.bin': data });
-    const slow = await startFtpServer({ root: roots[0]!, linkRate: 500_000 });
-    const fast = await startFtpServer({ root: roots[1]!, linkRate: 4_000_000 });
-    t.trackAll(slow, fast);
-    const work = dir();
-    const cert = rankedCert(work, [{ url: slow.url + 'pub', name: 'slow' }, { url: fast.url + 'pub', name: 'fast' }]);
-    const state = join(work, 'state');
+    const { work, cert } = await pacedMirrors({ 'pub/big.bin': data }, { slow: 500_000, fast: 4_000_000 });
     // A stale memory: 'slow' was fast once; 'fast' measured 4 MB/s. The run starts on 'slow'.
-    const stats = (throughput: number) => ({ throughput, samples: 5, latencyMs: 5, failures: [], cooldownUntil: 0, lastSuccess: 1, lastUsed: 1 });
-    mkdirSync(state, { recursive: true });
-    writeFileSync(join(state, 'ranked.test.json'), JSON.stringify({ version: 1, service: 'ranked.test', savedAt: '', mirrors: [], stats: { slow: stats(10_000_000), fast: stats(4_000_000) } }));
+    const state = rememberedSpeeds(work, { slow: 10_000_000, fast: 4_000_000 });
     const run = runCli(['get', 'big.bin', '--cert', cert, '-d', work, '--state-dir', state, '--json']);
     expect(await run.exit).toBe(0);
     expect(sha256File(join(work, 'big.bin'))).toBe(sha256(data));
@@ -166,6 +185,28 @@ describe('ranked director', () => {
     const saved = JSON.parse(readFileSync(join(state, 'ranked.test.json'), 'utf8'));
     expect(saved.stats.slow.throughput).toBeLessThan(saved.stats.fast.throughput);
     expect(saved.stats.slow.cooldownUntil).toBe(0); // slow is no fault
+  });
+
+  it('a mirror that got faster is found by a probe beside the request, which stays put until the fresh figure moves it', async () => {
+    // b was the slower one when last measured; now it has the link to itself.
+    const { work, cert } = await pacedMirrors(Object.fromEntries(FILES), { a: 2_000_000, b: 8_000_000 });
+    const state = rememberedSpeeds(work, { a: 2_000_000, b: 1_400_000 });
+    const names = FILES.map(([p]) => p.replace('pub/', ''));
+    const run = runCli(['get', ...names, '--cert', cert, '-d', join(work, 'out'), '--state-dir', state, '--json']);
+    expect(await run.exit).toBe(0);
+    for (const [p, data] of FILES) expect(sha256File(join(work, 'out', p.replace('pub/', '')))).toBe(sha256(data));
+
+    // b's stale figure, (1.4/2)^2 of a's weight, makes a re-test due within 7 files: by probe, with the file staying on a.
+    const by = mainlyServedBy(run.events);
+    const files = run.events.filter((e) => e.type === 'done' || e.type === 'probe');
+    const probe = files.findIndex((e) => e.type === 'probe' && e.mirror === 'b');
+    expect(probe).toBeGreaterThanOrEqual(0);
+    const doneBeforeProbe = files.slice(0, probe).filter((e) => e.type === 'done').length;
+    expect(doneBeforeProbe).toBeLessThan(7);
+    // Every file up to the one the probe ran beside came mainly from a; from two files on, all from b.
+    expect(by.slice(0, doneBeforeProbe + 1)).toEqual(Array(doneBeforeProbe + 1).fill('a'));
+    expect(by.slice(doneBeforeProbe + 3)).toEqual(Array(12 - doneBeforeProbe - 3).fill('b'));
+    expect(run.events.filter((e) => e.type === 'failover')).toEqual([]);
   });
 
   it('a slow but steady mirror is not a stall', async () => {

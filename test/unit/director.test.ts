@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { MirrorSpec } from '../../src/certificate/types.js';
-import { Director, RETEST_MIN, RETEST_SPREAD, type Request } from '../../src/director/director.js';
+import { Director, PROBE_RETEST_SHARE, RETEST_MIN, RETEST_SPREAD, type Request } from '../../src/director/director.js';
 import { AllMirrorsFailed, Interrupted, RequestError, type ErrorKind } from '../../src/director/errors.js';
 import { LEAVE_DAMPING, orderedPolicy, randomPolicy, rankedPolicy, RETEST_FLOOR, type RankContext } from '../../src/director/policies.js';
 import { emptyStats, recordFailure, recordThroughput, type StatsBook } from '../../src/director/stats.js';
@@ -361,6 +361,62 @@ describe('policies', () => {
     expect(served.slice(firstB, firstB + 16)).toEqual(Array(16).fill('b'));
     const backToA = served.indexOf('a', firstB);
     if (backToA >= 0) expect(served[backToA + 1]).toBe('b');
+  });
+
+  /** staleB's director with probes: the request can probe, and says whether a probe is free. */
+  function staleBProbing(free: boolean, seed: number) {
+    const stats: StatsBook = { a: emptyStats(), b: emptyStats() };
+    recordThroughput(stats.a!, 4 << 20, 1, 0);
+    recordThroughput(stats.b!, 4 << 20, 1.5, 0); // 2.7 MiB/s, from an earlier run
+    const served: string[] = [];
+    const probed: string[] = [];
+    const director = new Director({ mirrors: [A, B], policy: rankedPolicy, stats, random: seeded(seed) });
+    const request: Request<string> = {
+      what: 'x',
+      async action(m, _signal, meter) {
+        served.push(m.name);
+        meter.flowing();
+        meter.transferred(4 << 20, m.name === 'a' ? 1 : 0.5);
+        return m.name;
+      },
+      cleanup() {},
+      async probe(m, _signal, meter) {
+        probed.push(`${served.length - 1}:${m.name}`);
+        meter.transferred(128 << 10, 1 / 64); // b now at 8 MiB/s
+      },
+      probeIsFree: () => free,
+    };
+    return { stats, served, probed, director, request };
+  }
+
+  it('while probes are free, a re-test is a probe beside the request, which stays on the last mirror', async () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const { stats, served, probed, director, request } = staleBProbing(true, seed);
+      for (let i = 0; i < 12; i++) await director.apply(request);
+      // b's weight is (2.7/4)^2 = 0.46 and its age 2 at the first request; the threshold is half of
+      // [RETEST_MIN, RETEST_MIN + RETEST_SPREAD), 2 to 3.5: the probe runs beside request 3 to 6.
+      expect(PROBE_RETEST_SHARE).toBe(0.5);
+      expect(probed).toHaveLength(1);
+      const at = Number(probed[0]!.split(':')[0]);
+      expect(probed[0]).toBe(`${at}:b`);
+      expect(at).toBeGreaterThanOrEqual(3);
+      expect(at).toBeLessThanOrEqual(6);
+      expect(stats.b!.throughput).toBe(8 << 20); // the probe's figure replaced the stale one
+      // The request it ran beside stayed on a; the fresh figure moves the client within two requests.
+      expect(served.slice(0, at + 1)).toEqual(Array(at + 1).fill('a'));
+      expect(served.slice(at + 3)).toEqual(Array(12 - at - 3).fill('b'));
+    }
+  });
+
+  it('when a probe would not be free (a small file), the re-test moves the request instead', async () => {
+    const { served, probed, director, request } = staleBProbing(false, 2);
+    for (let i = 0; i < 20; i++) await director.apply(request);
+    expect(probed).toEqual([]);
+    // The policy's re-test, at the full threshold: 7 to 16 requests on a, then b measured at 8 MiB/s.
+    const firstB = served.indexOf('b');
+    expect(firstB).toBeGreaterThanOrEqual(Math.ceil(RETEST_MIN / 0.46) - 2);
+    expect(firstB).toBeLessThanOrEqual(Math.ceil((RETEST_MIN + RETEST_SPREAD) / 0.46) - 2);
+    expect(served.slice(firstB)).toEqual(Array(20 - firstB).fill('b'));
   });
 
   it('ranked breaks ties at random, so clients spread out', () => {
