@@ -72,7 +72,8 @@ export function reportLines(result: BenchResult, checks: Check[], options: { pap
   if (options.paper) lines.push('', ...PAPER_NOTES.map((n) => `Paper: ${n}`));
   if (checks.length > 0) {
     lines.push('', 'Checks:', ...checkLines(checks));
-    // Measured here: the same point (4 servers, 16 clients, ranked) ranged 85-93 % over 16 runs.
+    // Measured here: the same point (4 servers, 16 clients, ranked) ranged 85-93 % over 16 runs in
+    // session 7, and 91.8-93.6 % over 8 runs of the code with re-tests by probe.
     lines.push('Each check reads one run of each point; a busy point varies by a few % between runs. node scripts/bench-repeat.mjs runs several seeds.');
   }
   const busy = Math.max(0, ...result.points.map((p) => p.loopBusy));

@@ -138,7 +138,7 @@ export class Director {
   }
 
   /** The order the policy would try the mirrors in right now for this request. */
-  rank(request?: Request<unknown>): MirrorSpec[] {
+  rank(request: Request<unknown>): MirrorSpec[] {
     return this.policy.rank(this.mirrors, this.context(request));
   }
 

@@ -169,7 +169,7 @@ export function overdueAlternative(mirrors: readonly MirrorSpec[], ctx: RankCont
   const due = (m: MirrorSpec) => age(m) * (speed(m) / speed(last)) ** 2;
   return mirrors
     .filter((m) => m !== last && !skip(m) && !inCooldown(ctx.stats[m.name], ctx.now) && age(m) > FRESH_AGE)
-    .filter((m) => speed(m) > 0 && speed(m) >= RETEST_FLOOR * speed(last) && due(m) >= threshold)
+    .filter((m) => speed(m) >= RETEST_FLOOR * speed(last) && due(m) >= threshold)
     .sort((a, b) => due(b) - due(a))[0];
 }
 

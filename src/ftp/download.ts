@@ -415,7 +415,7 @@ export class DownloadRequest implements Request<DownloadResult> {
           watchdog.feed();
           // All of it is here: offer it at once, not a reply's round trip later (the transfer
           // goes on meanwhile), if the transfer has not got there yet and no other probe was first.
-          if (sameCopy && phase.received === size - start && start > 0 && this.tail === undefined && this.onDisk < start) {
+          if (sameCopy && phase.received === size - start && this.probeIsFree()) {
             this.tail = { offset: start, data: Buffer.concat(chunks), mirror: mirror.name };
           }
         },
