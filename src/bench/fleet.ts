@@ -80,12 +80,10 @@ async function prepareClient(index: number, options: FleetOptions, signal: Abort
   const outcome: ClientOutcome = { filesDone: 0, filesFailed: 0, bytes: 0, bytesByMirror: {}, connections: {}, failovers: 0, probes: 0, seconds: 0 };
   const dir = await fsp.mkdtemp(join(options.workDir ?? tmpdir(), `smartftp-bench-client${index + 1}-`));
   const link = options.clientLinkRate === undefined ? undefined : new TokenBucket(options.clientLinkRate);
-  let client: ServiceClient | undefined;
+  let client: ServiceClient;
   const onEvent = (e: SmartEvent): void => {
     if (e.type === 'failover') outcome.failovers++;
     else if (e.type === 'probe') outcome.probes++;
-    // The transfer has its connection leased; the idle ones are to other servers: hang up.
-    else if (e.type === 'attempt' && options.oneConnection) client?.pool.closeAll();
   };
   try {
     client = await ServiceClient.open(options.cert, {
@@ -93,7 +91,11 @@ async function prepareClient(index: number, options: FleetOptions, signal: Abort
       policy: options.policy,
       signal,
       random: seededRandom(options.seed * 1009 + index),
-      pace: link ? async (n) => void (await link.take(n, signal)) : undefined,
+      singleConnection: options.oneConnection,
+      hooks: {
+        throttle: link ? async (n) => void (await link.take(n, signal)) : undefined,
+        onConnect: (mirror) => addTo(outcome.connections, { [mirror]: 1 }),
+      },
     });
   } catch (error) {
     link?.dispose();
@@ -135,7 +137,6 @@ async function runClient(machine: ClientMachine, options: FleetOptions, started:
 /** Close the machine's connections (counting them), free its link, remove its directory. */
 async function dismantle(machine: ClientMachine): Promise<void> {
   await machine.client.close();
-  addTo(machine.outcome.connections, machine.client.pool.opened);
   machine.link?.dispose();
   await fsp.rm(machine.dir, { recursive: true, force: true });
 }

@@ -6,7 +6,7 @@ import { Interrupted, RequestError } from '../director/errors.js';
 import { defaultStateDir, StateStore } from '../director/state.js';
 import { emptyStats, inCooldown, recordFailure, statsFor, type MirrorStats } from '../director/stats.js';
 import { classifyTransferError } from '../ftp/classify.js';
-import { DownloadRequest } from '../ftp/download.js';
+import { DownloadRequest } from '../ftp/download-request.js';
 import { createReporter } from '../ui/reporter.js';
 import { formatRate } from '../ui/format.js';
 import { EXIT } from './exit-codes.js';

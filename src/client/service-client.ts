@@ -7,12 +7,12 @@ import { Director } from '../director/director.js';
 import { MembershipWatcher, startingMembership } from '../director/membership.js';
 import { policyByName } from '../director/policies.js';
 import { snapshot, type StateStore } from '../director/state.js';
-import { DownloadRequest, type DownloadResult } from '../ftp/download.js';
+import { DownloadRequest, type DownloadResult } from '../ftp/download-request.js';
 import { AllMirrorsFailed } from '../director/errors.js';
-import { truncatePartial } from '../ftp/partial.js';
 import { FtpPool } from '../ftp/pool.js';
+import type { Throttle } from '../ftp/sink.js';
 import type { StallLimits } from '../ftp/watchdog.js';
-import type { EventSink } from '../ui/events.js';
+import type { EventSink, SmartEvent } from '../ui/events.js';
 import type { PolicyName } from '../certificate/types.js';
 
 /** The adaptive stall limit never goes below this (ms): a loaded machine pauses too. */
@@ -31,8 +31,22 @@ export interface ServiceClientOptions {
   random?: () => number;
   /** Most probes of unmeasured mirrors at once (0: never probe). */
   maxProbes?: number;
-  /** Paces received bytes (the benchmark's emulated client link). */
-  pace?: (bytes: number) => Promise<void> | void;
+  /**
+   * Keep one control connection, as the paper's applet did: when a transfer starts, idle
+   * connections to other mirrors are closed.
+   */
+  singleConnection?: boolean;
+  /** Emit the policy's decisions with their reasons (debugging). */
+  decisions?: boolean;
+  hooks?: ClientHooks;
+}
+
+/** What a harness may plug into a client (the benchmark's emulated client machines). */
+export interface ClientHooks {
+  /** Delays the next read after each chunk received (an emulated client link). */
+  throttle?: Throttle;
+  /** A control connection to this mirror was opened. */
+  onConnect?: (mirror: string) => void;
 }
 
 export class ServiceClient {
@@ -41,6 +55,7 @@ export class ServiceClient {
   readonly stall: StallLimits;
   private readonly membership: MembershipWatcher;
   private readonly signal: AbortSignal;
+  private readonly events: EventSink;
 
   private constructor(
     readonly cert: Certificate,
@@ -50,6 +65,7 @@ export class ServiceClient {
     const stallTimeout = options.stallTimeout ?? cert.director.stallTimeout;
     const connectTimeout = cert.director.connectTimeout;
     this.signal = options.signal ?? new AbortController().signal;
+    this.events = options.singleConnection ? this.hangingUpIdle(options.events) : options.events;
     this.stall = {
       ceilingMs: stallTimeout * 1000,
       floorMs: options.adaptiveStall === false ? stallTimeout * 1000 : Math.min(ADAPTIVE_STALL_FLOOR_MS, stallTimeout * 1000),
@@ -58,6 +74,7 @@ export class ServiceClient {
       connectTimeoutMs: connectTimeout * 1000,
       // basic-ftp's own timeout is only a backstop behind our stall watchdog.
       idleTimeoutMs: (Math.max(stallTimeout, connectTimeout) + 5) * 1000,
+      onConnect: options.hooks?.onConnect,
     });
     this.director = new Director({
       mirrors: startingMembership(cert, state?.adopted),
@@ -66,8 +83,17 @@ export class ServiceClient {
       signal: this.signal,
       random: options.random,
       maxProbes: options.maxProbes,
+      onDecision: options.decisions ? (d) => this.events(d) : undefined,
     });
     this.membership = new MembershipWatcher(cert, state?.membershipCheckedAt ?? 0, state?.adopted, options.events);
+  }
+
+  /** The transfer has its connection leased; the idle ones are to other mirrors: hang up. */
+  private hangingUpIdle(events: EventSink): EventSink {
+    return (e: SmartEvent) => {
+      if (e.type === 'attempt') this.pool.closeAll();
+      events(e);
+    };
   }
 
   static async open(cert: Certificate, options: ServiceClientOptions): Promise<ServiceClient> {
@@ -82,11 +108,10 @@ export class ServiceClient {
       remotePath,
       dest,
       pool: this.pool,
-      events: this.options.events,
+      events: this.events,
       stall: this.stall,
       sha256: extra.sha256,
-      pace: this.options.pace,
-      switchFaster: !!this.director.policy.explores,
+      throttle: this.options.hooks?.throttle,
     });
     await request.prepare();
     let result: DownloadResult;
@@ -97,8 +122,7 @@ export class ServiceClient {
       // since. The old bytes are worthless; start over once.
       if (!(error instanceof AllMirrorsFailed) || !error.attempts.every((a) => a.kind === 'mismatch')) throw error;
       this.options.events({ type: 'warning', message: `${remotePath}: every mirror has another copy than the partial file's; starting over` });
-      await truncatePartial(dest, 0);
-      await request.prepare();
+      await request.startOver();
       result = await this.director.apply(request);
     }
     await this.membership.check(this.director, this.pool, this.signal);

@@ -2,6 +2,7 @@
 // measurements and never change them (aria2 splits its URI selectors from ServerStat the same way).
 
 import type { MirrorSpec, PolicyName } from '../certificate/types.js';
+import type { TransferPace } from './request.js';
 import { inCooldown, type StatsBook } from './stats.js';
 
 export interface RankContext {
@@ -34,6 +35,8 @@ export interface RankContext {
   hesitated?: boolean;
   /** The last request re-tested lastMirror, coming from this mirror. */
   retestedFrom?: string;
+  /** Told the reason of each decision (debugging). */
+  note?: (reason: string) => void;
 }
 
 export interface Policy {
@@ -42,6 +45,11 @@ export interface Policy {
   readonly explores?: boolean;
   /** Every mirror, best first: the director tries them in this order. */
   rank(mirrors: readonly MirrorSpec[], ctx: RankContext): MirrorSpec[];
+  /**
+   * Whether a running transfer should be given up for `faster`, the fastest other mirror measured
+   * (the offset on disk carries over). Absent: transfers are never left while they deliver.
+   */
+  leave?(pace: TransferPace, faster: { name: string; throughput: number }, ctx: RankContext): boolean;
 }
 
 export function shuffle<T>(items: readonly T[], random: () => number): T[] {
@@ -88,6 +96,15 @@ export const FRESH_AGE = 1;
 export const LEAVE_DAMPING = 0.5;
 /** Alternatives slower than this share of the last mirror are never re-tested. */
 export const RETEST_FLOOR = 0.25;
+/**
+ * When to give up a transfer for a faster mirror (aria2 looks for a faster one every 10 s): after
+ * the transfer has run `afterMs`, if another mirror was measured `factor` times faster than this
+ * transfer's own rate and moving would save at least `minGainS` seconds on the rest of the file.
+ * The probes have measured the other mirrors within a fraction of a second; one second of the
+ * transfer's own rate is enough beside them. minGainS keeps short files, and small gains, where
+ * they are.
+ */
+export const LEAVE_TRANSFER = { afterMs: 1000, factor: 2, minGainS: 5 };
 
 /**
  * Measured throughput, best first. Unmeasured mirrors are explored: first in line when the
@@ -125,7 +142,10 @@ export const rankedPolicy: Policy = {
     let order = ctx.probing && measured.length > 0 ? [...nearBest, ...unmeasured, ...rest] : [...unmeasured, ...nearBest, ...rest];
     const first = (m: MirrorSpec) => (order = [m, ...order.filter((o) => o !== m)]);
     const last = ctx.lastMirror === undefined ? undefined : mirrors.find((m) => m.name === ctx.lastMirror);
-    if (!last || speed(last) <= 0 || !ready(last)) return coolingLast(order, ctx);
+    if (!last || speed(last) <= 0 || !ready(last)) {
+      ctx.note?.(last ? `${last.name} unmeasured or cooling down: fastest measured first` : 'no last mirror: fastest measured first');
+      return coolingLast(order, ctx);
+    }
 
     const others = measured.filter((m) => m !== last && ready(m));
     const fresh = freshAlternatives(mirrors, ctx);
@@ -135,7 +155,10 @@ export const rankedPolicy: Policy = {
     // the one it came from: otherwise clients spread evenly would keep trading places. That figure
     // was taken on the file before the re-test, so it is one file older than fresh.
     const from = ctx.retestedFrom === undefined ? undefined : others.find((m) => m.name === ctx.retestedFrom && age(m) <= FRESH_AGE + 1);
-    if (from && speed(last) < speed(from)) return coolingLast(first(from), ctx);
+    if (from && speed(last) < speed(from)) {
+      ctx.note?.(`re-tested ${last.name} did worse than ${from.name}: back`);
+      return coolingLast(first(from), ctx);
+    }
     if (behindFresh(mirrors, ctx)) {
       // Fresh evidence of a better mirror. Every client that shares this mirror sees the same
       // evidence at about the same time; if all of them moved, the better mirror would be the
@@ -143,16 +166,30 @@ export const rankedPolicy: Policy = {
       // their peers left); if it is still behind at the next request, the client moves for sure,
       // so one client alone on a slow mirror leaves it within two requests.
       const stay = ctx.hesitated ? 0 : 1 - LEAVE_DAMPING * (1 - speed(last) / bestFresh);
-      if (ctx.random() >= stay) first(nearBestOf(fresh)[0]!);
+      const moved = ctx.random() >= stay;
+      if (moved) first(nearBestOf(fresh)[0]!);
+      ctx.note?.(`${last.name} behind fresh ${fresh[0]!.name} (${Math.round(speed(last))} < ${AFFINITY_MARGIN} x ${Math.round(bestFresh)} B/s): ${moved ? `moved to ${order[0]!.name}` : 'stayed (damped)'}`);
       return coolingLast(order, ctx);
     }
     // A re-test: the request itself goes to the most overdue stale alternative; its fresh figure
     // then decides, through affinity, where the next one goes.
     if (ctx.retestAt !== undefined) {
       const overdue = overdueAlternative(mirrors, ctx, ctx.retestAt);
-      if (overdue) first(overdue);
+      if (overdue) {
+        first(overdue);
+        ctx.note?.(`re-test of ${overdue.name}: its figure is ${age(overdue)} requests old`);
+        return coolingLast(order, ctx);
+      }
     }
+    ctx.note?.(`affinity: stay on ${last.name}`);
     return coolingLast(order, ctx);
+  },
+  leave(pace, faster, ctx) {
+    if (pace.elapsedMs < LEAVE_TRANSFER.afterMs || faster.throughput < LEAVE_TRANSFER.factor * pace.rate) return false;
+    const gain = pace.remaining / pace.rate - pace.remaining / faster.throughput;
+    if (gain < LEAVE_TRANSFER.minGainS) return false;
+    ctx.note?.(`leave for ${faster.name}: ${Math.round(faster.throughput)} B/s against ${Math.round(pace.rate)} B/s here, ${gain.toFixed(1)} s saved`);
+    return true;
   },
 };
 

@@ -1,9 +1,11 @@
-// Translate basic-ftp's failures into the director's error kinds (the paper's "service-specific
-// failure ... translated into a general exception"). basic-ftp raises FTPError (with the reply code,
-// connection still usable) or a plain Error (socket closed, timeout: the client is closed).
+// Translate failures into the director's error kinds (the paper's "service-specific failure ...
+// translated into a general exception"). basic-ftp raises FTPError (with the reply code, connection
+// still usable) or a plain Error (socket closed, timeout: the client is closed); a transfer we
+// stopped ourselves is judged by the reason it was stopped for.
 
 import { FTPError } from 'basic-ftp';
-import { RequestError, type ErrorKind } from '../director/errors.js';
+import { Interrupted, LocalError, RequestError, type ErrorKind } from '../director/errors.js';
+import type { StopReason } from './retrieve.js';
 
 function replyKind(code: number): ErrorKind {
   if (code === 421) return 'busy';
@@ -32,4 +34,26 @@ export function classifyTransferError(error: unknown): RequestError {
   const message = error instanceof Error ? error.message : String(error);
   if (/timeout/i.test(message)) return new RequestError('stalled', message, { cause: error });
   return new RequestError('broken', message, { cause: error });
+}
+
+/** A transfer that failed: from the reason it was stopped for, or else from what the server did. */
+export function classifyRetrieval(
+  reason: StopReason | undefined,
+  error: unknown,
+  where: { mirror: string; position: number; size: number },
+): RequestError | Interrupted | LocalError {
+  switch (reason?.kind) {
+    case 'aborted':
+      return new Interrupted();
+    case 'local':
+      return reason.error;
+    case 'leave':
+      return new RequestError('slow', reason.message);
+    case 'stalled':
+      return new RequestError('stalled', `no data from ${where.mirror} for ${(reason.silentMs / 1000).toFixed(1)} s at byte ${where.position}`);
+    case 'overrun':
+      return new RequestError('mismatch', `${where.mirror} sent more than the ${where.size} bytes the file has`);
+    default:
+      return classifyTransferError(error);
+  }
 }

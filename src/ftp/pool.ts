@@ -23,6 +23,8 @@ export interface PoolOptions {
   /** basic-ftp's own socket timeout once connected, ms; our stall watchdog fires first. */
   idleTimeoutMs: number;
   env?: NodeJS.ProcessEnv;
+  /** A control connection to this mirror was opened. */
+  onConnect?: (mirror: string) => void;
 }
 
 interface MirrorSlot {
@@ -73,6 +75,7 @@ export class FtpPool {
     }
     slot.open++;
     this.opened[mirror.name] = (this.opened[mirror.name] ?? 0) + 1;
+    this.options.onConnect?.(mirror.name);
     try {
       return await this.connect(mirror, signal);
     } catch (error) {
@@ -156,5 +159,40 @@ async function logIn(client: Client, mirror: MirrorSpec, user: string, password:
   if (tls) {
     await client.sendIgnoringError('PBSZ 0');
     await client.sendIgnoringError('PROT P');
+  }
+}
+
+/**
+ * Run `work` on a connection to the mirror, then give the connection back when it is still good.
+ * `work` calls `answered()` once the server has replied to its first command: an idle connection
+ * the server closed meanwhile (servers time idle sessions out) fails before that, and is no fault
+ * of the mirror, so it is replaced once, quietly.
+ */
+export async function withConnection<T>(
+  pool: FtpPool,
+  mirror: MirrorSpec,
+  signal: AbortSignal,
+  onConnected: (ms: number) => void,
+  work: (lease: Lease, answered: () => void) => Promise<T>,
+): Promise<T> {
+  for (let retry = false; ; retry = true) {
+    const lease = await pool.acquire(mirror, signal);
+    if (lease.fresh) onConnected(lease.connectMs);
+    let answered = false;
+    let reusable = false;
+    try {
+      const result = await work(lease, () => (answered = true));
+      reusable = !lease.client.closed;
+      return result;
+    } catch (error) {
+      if (signal.aborted) throw new Interrupted();
+      if (!lease.fresh && !retry && !answered && lease.client.closed) continue;
+      // A "file missing here" reply leaves the control connection in good order.
+      reusable = error instanceof RequestError && error.kind === 'missing' && !lease.client.closed;
+      throw error;
+    } finally {
+      if (reusable) pool.release(lease);
+      else pool.discard(lease);
+    }
   }
 }

@@ -1,5 +1,6 @@
 // Events: library code never prints; it emits these, and src/ui turns them into bars, lines or JSON.
 
+import type { Decision } from '../director/director.js';
 import type { ErrorKind } from '../director/errors.js';
 
 export type SmartEvent =
@@ -19,6 +20,7 @@ export type SmartEvent =
     }
   | { type: 'error'; file: string; message: string; attempts: { mirror: string; kind: ErrorKind; message: string }[] }
   | { type: 'warning'; message: string }
-  | { type: 'membership'; service: string; added: string[]; removed: string[]; from: string };
+  | { type: 'membership'; service: string; added: string[]; removed: string[]; from: string }
+  | Decision;
 
 export type EventSink = (event: SmartEvent) => void;

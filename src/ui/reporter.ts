@@ -112,6 +112,7 @@ class LineReporter implements Reporter {
     else if (e.type === 'error') this.err.write(`${e.file}: ${e.message}\n`);
     else if (e.type === 'warning') this.err.write(`warning: ${e.message}\n`);
     else if (e.type === 'membership') this.say(`${e.service}: membership updated from ${e.from} (+${e.added.join(',') || '-'} -${e.removed.join(',') || '-'})`);
+    else if (e.type === 'decision') this.say(`decision: ${e.what}: ${e.reason}`);
   }
   note(line: string): void {
     this.say(line);

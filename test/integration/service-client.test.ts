@@ -9,7 +9,7 @@ import { cleanupAfterEach } from '../helpers/cleanup.js';
 import type { Certificate } from '../../src/certificate/types.js';
 import { ServiceClient } from '../../src/client/service-client.js';
 import type { SmartEvent } from '../../src/ui/events.js';
-import { PROBE_BYTES } from '../../src/ftp/download.js';
+import { PROBE_BYTES } from '../../src/ftp/download-request.js';
 import { content, sha256, sha256File } from '../helpers/fixtures.js';
 
 const t = cleanupAfterEach();

@@ -8,7 +8,7 @@ import { expect, it } from 'vitest';
 import { cleanupAfterEach } from '../helpers/cleanup.js';
 import { content, putFile, runCli, sha256, sha256File, writeCert, type CliEvent } from '../helpers/fixtures.js';
 import { describeWithVsftpd, startVsftpd } from '../helpers/vsftpd.js';
-import { PROBE_BYTES } from '../../src/ftp/download.js';
+import { PROBE_BYTES } from '../../src/ftp/download-request.js';
 import type { Certificate } from '../../src/certificate/types.js';
 import { ServiceClient } from '../../src/client/service-client.js';
 import type { SmartEvent } from '../../src/ui/events.js';

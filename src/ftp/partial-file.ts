@@ -1,0 +1,168 @@
+// The partial download on disk: DEST.part holds the bytes so far and DEST.part.json (the record)
+// says which file they came from (size and modification time), so a later run, or another mirror,
+// resumes only when its copy is the same file. Nothing ever appears under DEST until it is complete
+// and verified. One object per download: it knows its length from its own writes, so the disk is
+// looked at once per attempt, not after every step.
+
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, openSync, promises as fsp, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { LocalError } from '../director/errors.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+
+/** What the record says of the bytes in the .part. */
+export interface PartialRecord {
+  version: 1;
+  remotePath: string;
+  size: number;
+  /** Modification time as the first mirror reported it (ISO), when it did. */
+  mtime?: string;
+}
+
+/** Turn an OS error on a local file into a LocalError that stops the run. */
+export function localFault(error: unknown, what: string): LocalError {
+  const e = error as NodeJS.ErrnoException;
+  const reason = e?.code === 'ENOSPC' ? 'no space left on device' : e?.code === 'EACCES' || e?.code === 'EPERM' ? 'permission denied' : e?.message ?? String(error);
+  return new LocalError(`${what}: ${reason}`, { cause: error, code: e?.code });
+}
+
+/** An open .part: positional writes that keep the PartialFile's length up to date. */
+export interface PartWriter {
+  /** Write `chunk` at `position` (synchronous: never backpressure, so silence means the server's). */
+  write(chunk: Buffer, position: number): void;
+  close(): void;
+}
+
+export class PartialFile {
+  readonly partPath: string;
+  readonly recordPath: string;
+  /** Bytes in the .part (as of the last look at the disk, plus this process's writes since). */
+  length = 0;
+  /** The record of the bytes' provenance, when there is one. */
+  record: PartialRecord | undefined;
+
+  constructor(readonly dest: string) {
+    this.partPath = `${dest}.part`;
+    this.recordPath = `${dest}.part.json`;
+  }
+
+  /** Make the destination's directory and look at what a previous run left. */
+  async open(): Promise<void> {
+    try {
+      await fsp.mkdir(dirname(this.dest), { recursive: true });
+    } catch (error) {
+      throw localFault(error, dirname(this.dest));
+    }
+    await this.look();
+  }
+
+  /** Read the length and the record from the disk. */
+  async look(): Promise<void> {
+    try {
+      this.length = (await fsp.stat(this.partPath)).size;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw localFault(error, this.partPath);
+      this.length = 0;
+    }
+    this.record = await this.readRecord();
+  }
+
+  private async readRecord(): Promise<PartialRecord | undefined> {
+    try {
+      const data = JSON.parse(await fsp.readFile(this.recordPath, 'utf8')) as PartialRecord;
+      return data && data.version === 1 && typeof data.size === 'number' ? data : undefined;
+    } catch {
+      return undefined; // missing or unreadable: the bytes are judged by size alone
+    }
+  }
+
+  async saveRecord(record: PartialRecord): Promise<void> {
+    try {
+      await writeFileAtomic(this.recordPath, JSON.stringify(record) + '\n');
+    } catch (error) {
+      throw localFault(error, this.recordPath);
+    }
+    this.record = record;
+  }
+
+  /**
+   * Why bytes on disk may not be continued from a mirror's copy, if they may not. Once a size is
+   * established, a copy of another size is another file, even before any byte is on disk; the
+   * modification time only matters when there are bytes to protect (peers that do not preserve
+   * times would otherwise never agree).
+   */
+  mismatch(mirror: string, size: number, mtime: string | undefined): string | undefined {
+    const { record, length } = this;
+    if (record && record.size !== size) return `${mirror} has ${size} bytes, the partial file is from a copy of ${record.size}`;
+    if (length > 0 && record?.mtime && mtime && record.mtime !== mtime) {
+      return `${mirror} has a copy modified ${mtime}, the partial file is from one modified ${record.mtime}`;
+    }
+    if (!record && length > size) return `${mirror} has ${size} bytes, fewer than the ${length} already on disk`;
+    return undefined;
+  }
+
+  /** Open the .part for writing at `offset` (created when nothing is kept). */
+  writer(offset: number): PartWriter {
+    let fd: number;
+    try {
+      fd = openSync(this.partPath, offset > 0 ? 'r+' : 'w');
+    } catch (error) {
+      throw localFault(error, this.partPath);
+    }
+    if (offset === 0) this.length = 0;
+    return {
+      write: (chunk, position) => {
+        try {
+          for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done, chunk.length - done, position + done);
+        } catch (error) {
+          throw localFault(error, this.partPath);
+        }
+        this.length = Math.max(this.length, position + chunk.length);
+      },
+      close: () => closeSync(fd),
+    };
+  }
+
+  /** Cut the .part back to `length` bytes (bytes past it cannot be trusted); at 0 the record goes too. */
+  async truncate(length: number): Promise<void> {
+    try {
+      await fsp.truncate(this.partPath, length);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw localFault(error, this.partPath);
+    }
+    this.length = Math.min(this.length, length);
+    if (length === 0) {
+      await fsp.rm(this.recordPath, { force: true });
+      this.record = undefined;
+    }
+  }
+
+  /** The sha256 of the bytes in the .part (hex). */
+  async sha256(): Promise<string> {
+    const hash = createHash('sha256');
+    try {
+      for await (const chunk of createReadStream(this.partPath)) hash.update(chunk as Buffer);
+    } catch (error) {
+      throw localFault(error, this.partPath);
+    }
+    return hash.digest('hex');
+  }
+
+  /** fsync the complete file, then move it under its final name in one rename. */
+  async finalize(): Promise<void> {
+    try {
+      const handle = await fsp.open(this.partPath, 'r+');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fsp.rename(this.partPath, this.dest);
+      await fsp.rm(this.recordPath, { force: true });
+    } catch (error) {
+      throw localFault(error, this.dest);
+    }
+    this.length = 0;
+    this.record = undefined;
+  }
+}
