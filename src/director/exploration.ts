@@ -13,7 +13,7 @@ import { inCooldown, recordFailure, statsFor, type StatsBook } from './stats.js'
 /**
  * The re-test threshold (see rankedPolicy): RETEST_MIN + [0, RETEST_SPREAD), drawn again after
  * every re-test so that clients do not move together. An alternative that looked as fast as the
- * last mirror is re-tested after 6 to 9 requests, one that looked half as fast after 24 to 39.
+ * last mirror is re-tested after 4 to 7 requests, one that looked half as fast after 16 to 28.
  */
 export const RETEST_MIN = 4;
 export const RETEST_SPREAD = 4;
