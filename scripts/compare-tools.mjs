@@ -21,8 +21,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startFtpServer } from '../dist/bench/ftpd/server.js';
-import { SampleBytes } from '../dist/bench/sample-data.js';
+import { startFtpServer } from '../dist/emulator/server.js';
+import { SampleBytes } from '../dist/emulator/sample-data.js';
 
 const { values } = parseArgs({
   options: {

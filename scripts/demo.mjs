@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startFtpServer } from '../dist/bench/ftpd/server.js';
+import { startFtpServer } from '../dist/emulator/server.js';
 import { loadCertificateFile } from '../dist/certificate/load.js';
 import { makeSampleRoot, SAMPLE_FILES } from '../dist/cli/serve.js';
 

@@ -4,7 +4,7 @@
 
 import { performance } from 'node:perf_hooks';
 import type { Certificate, PolicyName } from '../certificate/types.js';
-import { makeBenchFile, mirrorName, startEmulation, type BenchFile } from './emulation.js';
+import { makeBenchFile, mirrorName, startEmulation, type BenchFile } from '../emulator/emulation.js';
 import type { FleetResult } from './fleet.js';
 import { fleetWorkDir } from './work-dir.js';
 import { runFleetProcess } from './fleet-process.js';

@@ -5,9 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFtpServer, type Fault, type FtpServerHandle } from './ftpd/server.js';
+import { startFtpServer, type Fault, type FtpServerHandle } from './server.js';
 import type { Certificate, MirrorSpec } from '../certificate/types.js';
-import type { FaultSpec } from './settings.js';
+import type { FaultSpec } from '../bench/settings.js';
 
 /** The file every emulated mirror serves, in a temporary tree removed by dispose(). */
 export interface BenchFile {

@@ -1,7 +1,7 @@
 /**
  * Runs emulated mirrors in their own process, so tests can SIGKILL or SIGSTOP a real server.
  *
- *   node dist/bench/ftpd/serve-main.js --root DIR [--root DIR ...] [--port N ...]
+ *   node dist/emulator/serve-main.js --root DIR [--root DIR ...] [--port N ...]
  *     [--rate BYTES_PER_SEC] [--delay MS] [--max-sessions N] [--fault JSON]
  *
  * Prints one JSON line {"pid":..,"servers":[{"port","root","url"}]} and runs until SIGTERM/SIGINT.
