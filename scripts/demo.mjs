@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFtpServer } from '../dist/emulator/server.js';
 import { loadCertificateFile } from '../dist/certificate/load.js';
-import { makeSampleRoot, SAMPLE_FILES } from '../dist/cli/serve.js';
+import { makeSampleRoot, SAMPLE_FILES } from '../dist/emulator/sample-data.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(repo, 'bin', 'smartftp.js');

@@ -2,12 +2,9 @@
 // README's demo, trying the CLI by hand). Each mirror gets a link capacity, a control delay and a
 // session limit; a fault can kill one after some seconds, to watch the director fail over.
 
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, openSync, closeSync, writeSync, utimesSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFtpServer, type FtpServerHandle } from '../emulator/server.js';
-import { SampleBytes } from '../emulator/sample-data.js';
+import { makeSampleRoot, SAMPLE_FILES } from '../emulator/sample-data.js';
 import type { MirrorSpec } from '../certificate/types.js';
 import { createReporter } from '../ui/reporter.js';
 import { formatBytes } from '../ui/format.js';
@@ -26,44 +23,6 @@ export interface ServeOptions extends CertOptions {
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
-
-/** Demo files: deterministic bytes, so every mirror serves the same copy. */
-export const SAMPLE_FILES: Record<string, number> = {
-  'sample/64MiB.bin': 64 * 1024 * 1024,
-  ...Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`sample/small-${String(i + 1).padStart(2, '0')}.bin`, 1024 * 1024])),
-};
-
-function writeSample(path: string, size: number, seed: number): string {
-  const hash = createHash('sha256');
-  const fd = openSync(path, 'w');
-  const block = Buffer.alloc(1024 * 1024);
-  const bytes = new SampleBytes(seed);
-  try {
-    for (let done = 0; done < size; done += block.length) {
-      const part = bytes.fill(block).subarray(0, Math.min(block.length, size - done));
-      writeSync(fd, part);
-      hash.update(part);
-    }
-  } finally {
-    closeSync(fd);
-  }
-  const fixed = new Date('2026-01-01T00:00:00Z');
-  utimesSync(path, fixed, fixed);
-  return hash.digest('hex');
-}
-
-/** A directory tree with the sample files under each distinct base path of the mirrors. */
-export function makeSampleRoot(mirrors: MirrorSpec[]): { root: string; sha256: Record<string, string> } {
-  const root = mkdtempSync(join(tmpdir(), 'smartftp-serve-'));
-  const sha256: Record<string, string> = {};
-  const bases = [...new Set(mirrors.map((m) => m.basePath))];
-  for (const base of bases) {
-    mkdirSync(join(root, base, 'sample'), { recursive: true });
-    let seed = 1;
-    for (const [path, size] of Object.entries(SAMPLE_FILES)) sha256[path] = writeSample(join(root, base, path), size, seed++);
-  }
-  return { root, sha256 };
-}
 
 function parseFault(text: string, names: string[]): { name: string; afterMs: number } | string {
   const m = /^(.+):kill@(\d+(?:\.\d+)?)s?$/.exec(text);

@@ -1,10 +1,10 @@
 // N emulated mirrors on 127.0.0.1 for one benchmark point, and the in-memory certificate naming
 // them. Fresh servers per point, so no link, session or fault state leaks from one point to the next.
 
-import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeSampleFile } from './sample-data.js';
 import { startFtpServer, type Fault, type FtpServerHandle } from './server.js';
 import type { Certificate, MirrorSpec } from '../certificate/types.js';
 import type { FaultSpec } from '../bench/settings.js';
@@ -21,8 +21,7 @@ export async function makeBenchFile(size: number): Promise<BenchFile> {
   const root = await fsp.mkdtemp(join(tmpdir(), 'smartftp-bench-root-'));
   const remotePath = `bench/file-${size}.bin`;
   await fsp.mkdir(join(root, 'bench'));
-  // Random bytes: nothing on the way (there is nothing on loopback) may compress them.
-  await fsp.writeFile(join(root, remotePath), randomBytes(size));
+  writeSampleFile(join(root, remotePath), size, 1);
   return { root, remotePath, size, dispose: () => fsp.rm(root, { recursive: true, force: true }) };
 }
 
