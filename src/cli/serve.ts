@@ -3,6 +3,7 @@
 // session limit; a fault can kill one after some seconds, to watch the director fail over.
 
 import { join } from 'node:path';
+import { armFaults, parseFault, unknownTarget, type FaultSpec } from '../emulator/faults.js';
 import { startFtpServer, type FtpServerHandle } from '../emulator/server.js';
 import { makeSampleRoot, SAMPLE_FILES } from '../emulator/sample-data.js';
 import type { MirrorSpec } from '../certificate/types.js';
@@ -18,18 +19,11 @@ export interface ServeOptions extends CertOptions {
   rates?: number[];
   delay?: number;
   maxSessions?: number;
-  /** "NAME:kill@SECONDS" */
+  /** "KIND:TARGET@TIME" (kill:local-a@5s, stall:2@1s) or the older "NAME:kill@SECONDS" */
   fault?: string[];
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
-
-function parseFault(text: string, names: string[]): { name: string; afterMs: number } | string {
-  const m = /^(.+):kill@(\d+(?:\.\d+)?)s?$/.exec(text);
-  if (!m) return `--fault ${text}: expected NAME:kill@SECONDS`;
-  if (!names.includes(m[1]!)) return `--fault ${text}: no mirror named ${m[1]} (${names.join(', ')})`;
-  return { name: m[1]!, afterMs: Number(m[2]) * 1000 };
-}
 
 export async function runServe(options: ServeOptions): Promise<number> {
   const reporter = createReporter({ json: false, quiet: false });
@@ -40,17 +34,21 @@ export async function runServe(options: ServeOptions): Promise<number> {
     reporter.note(`smartftp serve: ${cert.origin} names no ftp:// mirror on 127.0.0.1`);
     return EXIT.usage;
   }
-  const faults = (options.fault ?? []).map((f) => parseFault(f, local.map((m) => m.name)));
-  const bad = faults.find((f) => typeof f === 'string');
-  if (bad) {
-    reporter.note(bad as string);
+  const names = local.map((m) => m.name);
+  let faults: FaultSpec[];
+  try {
+    faults = (options.fault ?? []).map(parseFault);
+    const unknown = faults.map((f) => unknownTarget(f, names)).find((m) => m !== undefined);
+    if (unknown) throw new Error(unknown);
+  } catch (error) {
+    reporter.note((error as Error).message);
     return EXIT.usage;
   }
   const sample = options.root ? undefined : makeSampleRoot(local);
   const root = options.root ?? sample!.root;
   const rates = options.rates ?? [0];
   const handles: FtpServerHandle[] = [];
-  const timers: NodeJS.Timeout[] = [];
+  let disarm = (): void => undefined;
   const interrupt = interruptSignal();
   try {
     for (const [i, m] of local.entries()) {
@@ -67,15 +65,10 @@ export async function runServe(options: ServeOptions): Promise<number> {
       );
       process.stdout.write(`serving ${m.name} on ${m.url} (${mbit > 0 ? `${mbit} Mbit/s` : 'unlimited'}) from ${join(root, m.basePath)}\n`);
     }
-    for (const f of faults as { name: string; afterMs: number }[]) {
-      const handle = handles[local.findIndex((m) => m.name === f.name)]!;
-      timers.push(
-        setTimeout(() => {
-          handle.kill();
-          process.stdout.write(`fault: killed ${f.name} after ${f.afterMs / 1000} s\n`);
-        }, f.afterMs),
-      );
-    }
+    disarm = armFaults(faults, handles, names, (f, name) => {
+      const what = f.kind === 'kill' ? 'killed' : `${f.kind} on`;
+      process.stdout.write(`fault: ${what} ${name} after ${f.atSeconds} s\n`);
+    });
     if (sample) {
       for (const [path, sum] of Object.entries(sample.sha256)) {
         process.stdout.write(`  ${path}  ${formatBytes(SAMPLE_FILES[path]!)}  sha256 ${sum}\n`);
@@ -87,7 +80,7 @@ export async function runServe(options: ServeOptions): Promise<number> {
     reporter.note(`smartftp serve: ${(error as Error).message}`);
     return EXIT.failed;
   } finally {
-    for (const t of timers) clearTimeout(t);
+    disarm();
     await Promise.allSettled(handles.map((h) => h.close()));
     interrupt.dispose();
   }

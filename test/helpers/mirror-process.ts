@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Fault } from '../../src/emulator/server.js';
+import type { Fault } from '../../src/emulator/faults.js';
 
 export interface MirrorProcess {
   pid: number;
