@@ -1,12 +1,10 @@
 // `smartftp serve`: run the certificate's loopback mirrors as local emulated FTP servers (the
-// README's demo, trying the CLI by hand). Each mirror gets a link capacity, a control delay and a
-// session limit; a fault can kill one after some seconds, to watch the director fail over.
+// README's demo, trying the CLI by hand). This file reads the options and prints; the mirrors,
+// their links, the sample tree and the faults' clocks are src/emulator's.
 
-import { join } from 'node:path';
-import { armFaults, parseFault, unknownTarget, type FaultSpec } from '../emulator/faults.js';
-import { startFtpServer, type FtpServerHandle } from '../emulator/server.js';
-import { makeSampleRoot, SAMPLE_FILES } from '../emulator/sample-data.js';
-import type { MirrorSpec } from '../certificate/types.js';
+import { parseFault, unknownTarget, type FaultSpec } from '../emulator/faults.js';
+import { localMirrorSpecs, startLocalMirrors, type LocalMirrors } from '../emulator/local-mirrors.js';
+import { SAMPLE_FILES } from '../emulator/sample-data.js';
 import { createReporter } from '../ui/reporter.js';
 import { formatBytes } from '../ui/format.js';
 import { EXIT } from './exit-codes.js';
@@ -23,56 +21,42 @@ export interface ServeOptions extends CertOptions {
   fault?: string[];
 }
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+/** The faults asked for, or the message for the first one that cannot be (a mirror not served). */
+function faultsFromOptions(texts: string[], names: string[]): FaultSpec[] | string {
+  try {
+    const faults = texts.map(parseFault);
+    return faults.map((f) => unknownTarget(f, names)).find((m) => m !== undefined) ?? faults;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
 
 export async function runServe(options: ServeOptions): Promise<number> {
   const reporter = createReporter({ json: false, quiet: false });
   const cert = await loadCertificateForCli(options, reporter);
   if (!cert) return EXIT.usage;
-  const local = cert.mirrors.filter((m) => LOOPBACK.test(m.host) && m.protocol === 'ftp');
+  const local = localMirrorSpecs(cert);
   if (local.length === 0) {
     reporter.note(`smartftp serve: ${cert.origin} names no ftp:// mirror on 127.0.0.1`);
     return EXIT.usage;
   }
-  const names = local.map((m) => m.name);
-  let faults: FaultSpec[];
-  try {
-    faults = (options.fault ?? []).map(parseFault);
-    const unknown = faults.map((f) => unknownTarget(f, names)).find((m) => m !== undefined);
-    if (unknown) throw new Error(unknown);
-  } catch (error) {
-    reporter.note((error as Error).message);
+  const faults = faultsFromOptions(options.fault ?? [], local.map((m) => m.name));
+  if (typeof faults === 'string') {
+    reporter.note(faults);
     return EXIT.usage;
   }
-  const sample = options.root ? undefined : makeSampleRoot(local);
-  const root = options.root ?? sample!.root;
-  const rates = options.rates ?? [0];
-  const handles: FtpServerHandle[] = [];
-  let disarm = (): void => undefined;
   const interrupt = interruptSignal();
+  let running: LocalMirrors | undefined;
   try {
-    for (const [i, m] of local.entries()) {
-      const mbit = rates[Math.min(i, rates.length - 1)]!;
-      handles.push(
-        await startFtpServer({
-          root,
-          host: m.host === 'localhost' ? '127.0.0.1' : m.host.replace(/^\[|\]$/g, ''),
-          port: m.port,
-          linkRate: mbit > 0 ? (mbit * 1_000_000) / 8 : undefined,
-          controlDelayMs: options.delay ?? 0,
-          maxSessions: options.maxSessions ?? 16,
-        }),
-      );
-      process.stdout.write(`serving ${m.name} on ${m.url} (${mbit > 0 ? `${mbit} Mbit/s` : 'unlimited'}) from ${join(root, m.basePath)}\n`);
+    running = await startLocalMirrors(local, { root: options.root, rates: options.rates, controlDelayMs: options.delay, maxSessions: options.maxSessions });
+    for (const m of running.mirrors) {
+      process.stdout.write(`serving ${m.spec.name} on ${m.spec.url} (${m.mbit > 0 ? `${m.mbit} Mbit/s` : 'unlimited'}) from ${m.dir}\n`);
     }
-    disarm = armFaults(faults, handles, names, (f, name) => {
-      const what = f.kind === 'kill' ? 'killed' : `${f.kind} on`;
-      process.stdout.write(`fault: ${what} ${name} after ${f.atSeconds} s\n`);
+    running.armFaults(faults, (f, name) => {
+      process.stdout.write(`fault: ${f.kind === 'kill' ? 'killed' : `${f.kind} on`} ${name} after ${f.atSeconds} s\n`);
     });
-    if (sample) {
-      for (const [path, sum] of Object.entries(sample.sha256)) {
-        process.stdout.write(`  ${path}  ${formatBytes(SAMPLE_FILES[path]!)}  sha256 ${sum}\n`);
-      }
+    for (const [path, sum] of Object.entries(running.sample ?? {})) {
+      process.stdout.write(`  ${path}  ${formatBytes(SAMPLE_FILES[path]!)}  sha256 ${sum}\n`);
     }
     process.stdout.write('ready (Ctrl-C stops)\n');
     await new Promise<void>((resolve) => interrupt.signal.addEventListener('abort', () => resolve(), { once: true }));
@@ -80,8 +64,7 @@ export async function runServe(options: ServeOptions): Promise<number> {
     reporter.note(`smartftp serve: ${(error as Error).message}`);
     return EXIT.failed;
   } finally {
-    disarm();
-    await Promise.allSettled(handles.map((h) => h.close()));
+    await running?.stop();
     interrupt.dispose();
   }
   return EXIT.ok;
