@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { applyFault } from '../dist/emulator/faults.js';
 import { startFtpServer } from '../dist/emulator/server.js';
 import { writeSampleFile } from '../dist/emulator/sample-data.js';
 
@@ -79,8 +80,8 @@ async function one(tool, scenario, root, sha) {
   const cert = join(work, 'mirrors.yaml');
   writeFileSync(cert, ['service: compare', 'mirrors:', ...urls.map((u, i) => `  - url: ${u}/\n    name: m${i + 1}`)].join('\n') + '\n');
   let timer;
-  if (scenario === 'kill') timer = setTimeout(() => servers[0].kill(), FAULT_AT_MS);
-  if (scenario === 'stall') timer = setTimeout(() => servers[0].setFault({ type: 'stall', afterBytes: 0 }), FAULT_AT_MS);
+  // kill and stall are fault kinds: the first mirror gets that fault.
+  if (scenario === 'kill' || scenario === 'stall') timer = setTimeout(() => applyFault(servers[0], scenario), FAULT_AT_MS);
   const result = await runTool(tool.argv(urls, work, cert));
   clearTimeout(timer);
   const out = join(work, 'f.bin');
