@@ -21,8 +21,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startFtpServer } from '../dist/bench/ftpd/server.js';
-import { SampleBytes } from '../dist/bench/sample-data.js';
+import { applyFault } from '../dist/emulator/faults.js';
+import { startFtpServer } from '../dist/emulator/server.js';
+import { writeSampleFile } from '../dist/emulator/sample-data.js';
 
 const { values } = parseArgs({
   options: {
@@ -56,20 +57,6 @@ const TOOLS = [
   { name: 'lftp (first URL, get)', need: 'lftp', argv: (urls, dir) => ['lftp', '-c', `set net:max-retries 3; set net:reconnect-interval-base 1; get ${urls[0]}/f.bin -o ${join(dir, 'f.bin')}`] },
 ].filter((t) => !t.need || has(t.need));
 
-function makeFile(root) {
-  const bytes = new SampleBytes(4242);
-  const block = Buffer.alloc(1024 * 1024);
-  const hash = createHash('sha256');
-  const chunks = [];
-  for (let done = 0; done < SIZE; done += block.length) {
-    const part = Buffer.from(bytes.fill(block).subarray(0, Math.min(block.length, SIZE - done)));
-    hash.update(part);
-    chunks.push(part);
-  }
-  writeFileSync(join(root, 'f.bin'), Buffer.concat(chunks));
-  return hash.digest('hex');
-}
-
 function runTool(argv) {
   return new Promise((resolve) => {
     const started = performance.now();
@@ -93,8 +80,8 @@ async function one(tool, scenario, root, sha) {
   const cert = join(work, 'mirrors.yaml');
   writeFileSync(cert, ['service: compare', 'mirrors:', ...urls.map((u, i) => `  - url: ${u}/\n    name: m${i + 1}`)].join('\n') + '\n');
   let timer;
-  if (scenario === 'kill') timer = setTimeout(() => servers[0].kill(), FAULT_AT_MS);
-  if (scenario === 'stall') timer = setTimeout(() => servers[0].setFault({ type: 'stall', afterBytes: 0 }), FAULT_AT_MS);
+  // kill and stall are fault kinds: the first mirror gets that fault.
+  if (scenario === 'kill' || scenario === 'stall') timer = setTimeout(() => applyFault(servers[0], scenario), FAULT_AT_MS);
   const result = await runTool(tool.argv(urls, work, cert));
   clearTimeout(timer);
   const out = join(work, 'f.bin');
@@ -106,7 +93,7 @@ async function one(tool, scenario, root, sha) {
 }
 
 const root = mkdtempSync(join(tmpdir(), 'smartftp-compare-root-'));
-const sha = makeFile(root);
+const sha = writeSampleFile(join(root, 'f.bin'), SIZE, 4242);
 console.log(`compare-tools: ${SIZE / 1048576} MiB file, 3 emulated mirrors at ${values.mbit} Mbit/s each (10 ms control delay), fault at ${FAULT_AT_MS / 1000} s, cap ${CAP_MS / 1000} s`);
 console.log(`tools: ${TOOLS.map((t) => t.name).join('; ')}`);
 try {

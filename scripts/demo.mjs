@@ -11,15 +11,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startFtpServer } from '../dist/bench/ftpd/server.js';
 import { loadCertificateFile } from '../dist/certificate/load.js';
-import { makeSampleRoot, SAMPLE_FILES } from '../dist/cli/serve.js';
+import { parseFault } from '../dist/emulator/faults.js';
+import { localMirrorSpecs, startLocalMirrors } from '../dist/emulator/local-mirrors.js';
+import { SAMPLE_FILES } from '../dist/emulator/sample-data.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(repo, 'bin', 'smartftp.js');
 const certPath = join(repo, 'mirrors.yaml');
 const RATES_MBIT = [80, 40, 16]; // local-a is the fastest
-const KILL_AFTER_MS = 2500;
+const KILL = parseFault('kill:1@2.5s'); // the fastest, 2.5 s into the 64 MiB file
 
 function run(args) {
   return new Promise((resolve) => {
@@ -34,15 +35,10 @@ function sha256(path) {
 
 const cert = await loadCertificateFile(certPath);
 const work = mkdtempSync(join(tmpdir(), 'smartftp-demo-'));
-const { root, sha256: expected } = makeSampleRoot(cert.mirrors);
-const servers = [];
+const local = await startLocalMirrors(localMirrorSpecs(cert), { rates: RATES_MBIT, controlDelayMs: 10 });
 let failed = 0;
 try {
-  for (const [i, m] of cert.mirrors.entries()) {
-    const mbit = RATES_MBIT[i] ?? 16;
-    servers.push(await startFtpServer({ root, host: m.host, port: m.port, linkRate: (mbit * 1e6) / 8, controlDelayMs: 10 }));
-    console.log(`mirror ${m.name}: ${m.url}, ${mbit} Mbit/s`);
-  }
+  for (const m of local.mirrors) console.log(`mirror ${m.spec.name}: ${m.spec.url}, ${m.mbit} Mbit/s`);
   const common = ['--cert', certPath, '--state-dir', join(work, 'state'), '-d', join(work, 'out')];
 
   const small = Object.keys(SAMPLE_FILES).filter((p) => p.includes('small-'));
@@ -50,26 +46,21 @@ try {
   failed += (await run(['get', ...small, ...common])) === 0 ? 0 : 1;
   await run(['mirrors', '--cert', certPath, '--state-dir', join(work, 'state')]);
 
-  console.log(`\n== 2. 64 MiB; the mirror serving it is killed after ${KILL_AFTER_MS / 1000} s`);
+  console.log(`\n== 2. 64 MiB; the mirror serving it is killed after ${KILL.atSeconds} s`);
   const big = run(['get', 'sample/64MiB.bin', ...common]);
-  const timer = setTimeout(() => {
-    servers[0].kill();
-    console.log(`(demo: killed ${cert.mirrors[0].name})`);
-  }, KILL_AFTER_MS);
+  local.armFaults([KILL], (_, name) => console.log(`(demo: killed ${name})`));
   failed += (await big) === 0 ? 0 : 1;
-  clearTimeout(timer);
 
   console.log('\n== 3. every file checked against the served copy');
   for (const path of [...small, 'sample/64MiB.bin']) {
     const got = sha256(join(work, 'out', path.split('/').pop()));
-    const ok = got === expected[path];
+    const ok = got === local.sample[path];
     if (!ok) failed++;
     console.log(`${ok ? 'ok  ' : 'BAD '} ${path}  sha256 ${got}`);
   }
 } finally {
-  await Promise.allSettled(servers.map((s) => s.close()));
+  await local.stop();
   rmSync(work, { recursive: true, force: true });
-  rmSync(root, { recursive: true, force: true });
 }
 console.log(failed === 0 ? '\ndemo: all files intact' : `\ndemo: ${failed} problem(s)`);
 process.exitCode = failed === 0 ? 0 : 1;

@@ -1,7 +1,8 @@
 // Words for what a run was: the settings, the scale and its paper equivalents, used by the table,
 // the SVG and the CSV's comment alike so they never disagree.
 
-import { describeFault, linkMbitOf, type BenchSettings, type Contender, type ScaledSettings } from './settings.js';
+import { linkMbitOf, type BenchSettings, type Contender, type ScaledSettings } from './settings.js';
+import { describeFault } from '../emulator/faults.js';
 import { formatBytes } from '../ui/format.js';
 import { fleetWorkDir } from './work-dir.js';
 

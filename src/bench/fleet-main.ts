@@ -2,7 +2,7 @@
 // every file and the result. It stops when the parent closes the channel or goes away.
 
 import { performance } from 'node:perf_hooks';
-import { makeBenchFile, startEmulation } from './emulation.js';
+import { makeBenchFile, startEmulation } from '../emulator/emulation.js';
 import { runFleet } from './fleet.js';
 import type { FleetCommand, FleetJob, FleetReport } from './fleet-process.js';
 

@@ -9,7 +9,7 @@ import { ServiceClient } from '../client/service-client.js';
 import type { Certificate, PolicyName } from '../certificate/types.js';
 import { AllMirrorsFailed, Interrupted } from '../director/errors.js';
 import type { SmartEvent } from '../ui/events.js';
-import { TokenBucket } from './ftpd/bucket.js';
+import { TokenBucket } from '../emulator/bucket.js';
 import { seededRandom } from './seeded.js';
 
 export interface FleetOptions {

@@ -3,21 +3,12 @@
 // links `scale` times faster and control replies `scale` times sooner, so that the ratio of
 // per-file overhead to transfer time, and so the curves' shape, stays the paper's.
 
-import { parseDuration } from '../certificate/duration.js';
+import { mirrorName } from '../emulator/emulation.js';
+import { unknownTarget, type FaultSpec } from '../emulator/faults.js';
 
 /** The paper's random director as its applet ran it, or smartftp's ranked director. */
 export type Contender = 'random' | 'ranked' | 'random-pooled';
 export const CONTENDERS: readonly Contender[] = ['random', 'ranked', 'random-pooled'];
-
-export type FaultKind = 'kill' | 'stall' | 'refuse' | 'drop' | 'error';
-export const FAULT_KINDS: readonly FaultKind[] = ['kill', 'stall', 'refuse', 'drop', 'error'];
-
-/** "kill:1@5s": server 1 (1-based) dies 5 s (wall clock) into every point that has it. */
-export interface FaultSpec {
-  kind: FaultKind;
-  server: number;
-  atSeconds: number;
-}
 
 export interface BenchSettings {
   servers: number[];
@@ -147,21 +138,6 @@ export function parseSize(text: string): number {
   return n;
 }
 
-/** "kill:1@5s", "stall:2@1.5s", "refuse:1@0". */
-export function parseFault(text: string): FaultSpec {
-  const m = /^([a-z]+):(\d+)@(.+)$/.exec(text.trim());
-  const kind = m?.[1] as FaultKind | undefined;
-  const at = m ? parseDuration(m[3]) : undefined;
-  if (!m || !kind || !FAULT_KINDS.includes(kind) || at === undefined || Number(m[2]) < 1) {
-    throw new Error(`--fault: expected KIND:SERVER@TIME such as kill:1@5s (kinds: ${FAULT_KINDS.join(', ')}), got "${text}"`);
-  }
-  return { kind, server: Number(m[2]), atSeconds: at };
-}
-
-export function describeFault(f: FaultSpec): string {
-  return `${f.kind}:${f.server}@${f.atSeconds}s`;
-}
-
 /** Problems that make a settings object unusable (empty = fine). */
 export function checkSettings(s: BenchSettings): string[] {
   const problems: string[] = [];
@@ -171,5 +147,11 @@ export function checkSettings(s: BenchSettings): string[] {
   if (s.delayMs < 0) problems.push('--delay must be >= 0');
   if (Math.max(...s.clients) > 64) problems.push('--clients: at most 64 clients');
   if (Math.max(...s.servers) > 16) problems.push('--servers: at most 16 servers');
+  // A fault by number for a server a point lacks is skipped there; a name must be one of them.
+  const names = Array.from({ length: Math.max(1, ...s.servers) }, (_, i) => mirrorName(i + 1));
+  for (const f of s.faults) {
+    const unknown = 'mirror' in f ? unknownTarget(f, names) : undefined;
+    if (unknown) problems.push(unknown);
+  }
   return problems;
 }

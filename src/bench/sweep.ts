@@ -4,12 +4,13 @@
 
 import { performance } from 'node:perf_hooks';
 import type { Certificate, PolicyName } from '../certificate/types.js';
-import { makeBenchFile, mirrorName, startEmulation, type BenchFile } from './emulation.js';
+import { makeBenchFile, mirrorName, startEmulation, type BenchFile } from '../emulator/emulation.js';
+import type { FaultSpec } from '../emulator/faults.js';
 import type { FleetResult } from './fleet.js';
 import { fleetWorkDir } from './work-dir.js';
 import { runFleetProcess } from './fleet-process.js';
 import type { BenchResult, PointResult } from './results.js';
-import { paperMBps, scaled, type BenchSettings, type Contender, type FaultSpec } from './settings.js';
+import { paperMBps, scaled, type BenchSettings, type Contender } from './settings.js';
 
 /** How each contender runs: the director's policy and the connection model. */
 export const CONTENDER_RUN: Record<Contender, { policy: PolicyName; oneConnection: boolean }> = {

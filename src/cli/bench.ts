@@ -15,7 +15,6 @@ import {
   checkSettings,
   defaultSettings,
   PAPER_SETTINGS,
-  parseFault,
   parseIntList,
   parsePolicies,
   parseRateList,
@@ -24,6 +23,7 @@ import {
 } from '../bench/settings.js';
 import { certificateTarget, emulatedTarget, runSweep, totalFiles, type PointPlan, type Target } from '../bench/sweep.js';
 import { toSvg } from '../bench/svg.js';
+import { faultTarget, parseFault } from '../emulator/faults.js';
 import { EXIT } from './exit-codes.js';
 import { interruptSignal } from './interrupt.js';
 
@@ -160,7 +160,7 @@ export async function runBench(o: BenchOptions): Promise<number> {
       onFile: bar.onFile,
       onPoint: bar.onPoint,
       onFault: (p, f) => {
-        if (!process.stderr.isTTY && !o.json) process.stderr.write(`  fault: ${f.kind} server ${f.server} at ${f.atSeconds} s (${p.servers} servers, ${p.clients} clients, ${p.policy})\n`);
+        if (!process.stderr.isTTY && !o.json) process.stderr.write(`  fault: ${f.kind} ${'server' in f ? 'server ' : ''}${faultTarget(f)} at ${f.atSeconds} s (${p.servers} servers, ${p.clients} clients, ${p.policy})\n`);
       },
     });
   } catch (error) {

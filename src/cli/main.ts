@@ -93,7 +93,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--rates <mbit,...>', 'link capacity per mirror in Mbit/s, in certificate order; 0 = unlimited', listOfNumbers)
     .option('--delay <ms>', 'added delay on every control reply', nonNegativeInt)
     .option('--max-sessions <n>', 'sessions per mirror before 421', nonNegativeInt)
-    .option('--fault <name:kill@seconds>', 'kill a mirror after some seconds (repeatable)', collect)
+    .option('--fault <kind:target@time>', 'e.g. kill:local-a@5s: that mirror (a name or a number from 1) dies 5 s after start (kill|stall|refuse|drop|error; repeatable)', collect)
     .action(async (options: ServeOptions) => setCode(await runServe(options)));
 
   program
@@ -111,7 +111,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--max-sessions <n>', 'sessions per server before 421 (default 16)')
     .option('--scale <k>', 'run links k times faster and control replies k times sooner (default 16; --paper: 1)')
     .option('--paper', "the paper's exact settings and timing (40 x 512 KiB, 10 Mbit/s, no scaling): long")
-    .option('--fault <kind:server@time>', 'e.g. kill:1@5s: server 1 dies 5 s into each point (kill|stall|refuse|drop|error; repeatable)', collect)
+    .option('--fault <kind:target@time>', 'e.g. kill:1@5s: server 1 (or s1) dies 5 s into each point (kill|stall|refuse|drop|error; repeatable)', collect)
     .option('--seed <n>', "seed of every client's random choices")
     .option('--out <dir>', 'write bench.csv, figure6.svg, bench.json and report.txt here')
     .option('--json', 'print the results as JSON')

@@ -1,14 +1,10 @@
 // `smartftp serve`: run the certificate's loopback mirrors as local emulated FTP servers (the
-// README's demo, trying the CLI by hand). Each mirror gets a link capacity, a control delay and a
-// session limit; a fault can kill one after some seconds, to watch the director fail over.
+// README's demo, trying the CLI by hand). This file reads the options and prints; the mirrors,
+// their links, the sample tree and the faults' clocks are src/emulator's.
 
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, openSync, closeSync, writeSync, utimesSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startFtpServer, type FtpServerHandle } from '../bench/ftpd/server.js';
-import { SampleBytes } from '../bench/sample-data.js';
-import type { MirrorSpec } from '../certificate/types.js';
+import { parseFault, unknownTarget, type FaultSpec } from '../emulator/faults.js';
+import { localMirrorSpecs, startLocalMirrors, type LocalMirrors } from '../emulator/local-mirrors.js';
+import { SAMPLE_FILES } from '../emulator/sample-data.js';
 import { createReporter } from '../ui/reporter.js';
 import { formatBytes } from '../ui/format.js';
 import { EXIT } from './exit-codes.js';
@@ -21,106 +17,46 @@ export interface ServeOptions extends CertOptions {
   rates?: number[];
   delay?: number;
   maxSessions?: number;
-  /** "NAME:kill@SECONDS" */
+  /** "KIND:TARGET@TIME" (kill:local-a@5s, stall:2@1s) or the older "NAME:kill@SECONDS" */
   fault?: string[];
 }
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
-
-/** Demo files: deterministic bytes, so every mirror serves the same copy. */
-export const SAMPLE_FILES: Record<string, number> = {
-  'sample/64MiB.bin': 64 * 1024 * 1024,
-  ...Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`sample/small-${String(i + 1).padStart(2, '0')}.bin`, 1024 * 1024])),
-};
-
-function writeSample(path: string, size: number, seed: number): string {
-  const hash = createHash('sha256');
-  const fd = openSync(path, 'w');
-  const block = Buffer.alloc(1024 * 1024);
-  const bytes = new SampleBytes(seed);
+/** The faults asked for, or the message for the first one that cannot be (a mirror not served). */
+function faultsFromOptions(texts: string[], names: string[]): FaultSpec[] | string {
   try {
-    for (let done = 0; done < size; done += block.length) {
-      const part = bytes.fill(block).subarray(0, Math.min(block.length, size - done));
-      writeSync(fd, part);
-      hash.update(part);
-    }
-  } finally {
-    closeSync(fd);
+    const faults = texts.map(parseFault);
+    return faults.map((f) => unknownTarget(f, names)).find((m) => m !== undefined) ?? faults;
+  } catch (error) {
+    return (error as Error).message;
   }
-  const fixed = new Date('2026-01-01T00:00:00Z');
-  utimesSync(path, fixed, fixed);
-  return hash.digest('hex');
-}
-
-/** A directory tree with the sample files under each distinct base path of the mirrors. */
-export function makeSampleRoot(mirrors: MirrorSpec[]): { root: string; sha256: Record<string, string> } {
-  const root = mkdtempSync(join(tmpdir(), 'smartftp-serve-'));
-  const sha256: Record<string, string> = {};
-  const bases = [...new Set(mirrors.map((m) => m.basePath))];
-  for (const base of bases) {
-    mkdirSync(join(root, base, 'sample'), { recursive: true });
-    let seed = 1;
-    for (const [path, size] of Object.entries(SAMPLE_FILES)) sha256[path] = writeSample(join(root, base, path), size, seed++);
-  }
-  return { root, sha256 };
-}
-
-function parseFault(text: string, names: string[]): { name: string; afterMs: number } | string {
-  const m = /^(.+):kill@(\d+(?:\.\d+)?)s?$/.exec(text);
-  if (!m) return `--fault ${text}: expected NAME:kill@SECONDS`;
-  if (!names.includes(m[1]!)) return `--fault ${text}: no mirror named ${m[1]} (${names.join(', ')})`;
-  return { name: m[1]!, afterMs: Number(m[2]) * 1000 };
 }
 
 export async function runServe(options: ServeOptions): Promise<number> {
   const reporter = createReporter({ json: false, quiet: false });
   const cert = await loadCertificateForCli(options, reporter);
   if (!cert) return EXIT.usage;
-  const local = cert.mirrors.filter((m) => LOOPBACK.test(m.host) && m.protocol === 'ftp');
+  const local = localMirrorSpecs(cert);
   if (local.length === 0) {
     reporter.note(`smartftp serve: ${cert.origin} names no ftp:// mirror on 127.0.0.1`);
     return EXIT.usage;
   }
-  const faults = (options.fault ?? []).map((f) => parseFault(f, local.map((m) => m.name)));
-  const bad = faults.find((f) => typeof f === 'string');
-  if (bad) {
-    reporter.note(bad as string);
+  const faults = faultsFromOptions(options.fault ?? [], local.map((m) => m.name));
+  if (typeof faults === 'string') {
+    reporter.note(faults);
     return EXIT.usage;
   }
-  const sample = options.root ? undefined : makeSampleRoot(local);
-  const root = options.root ?? sample!.root;
-  const rates = options.rates ?? [0];
-  const handles: FtpServerHandle[] = [];
-  const timers: NodeJS.Timeout[] = [];
   const interrupt = interruptSignal();
+  let running: LocalMirrors | undefined;
   try {
-    for (const [i, m] of local.entries()) {
-      const mbit = rates[Math.min(i, rates.length - 1)]!;
-      handles.push(
-        await startFtpServer({
-          root,
-          host: m.host === 'localhost' ? '127.0.0.1' : m.host.replace(/^\[|\]$/g, ''),
-          port: m.port,
-          linkRate: mbit > 0 ? (mbit * 1_000_000) / 8 : undefined,
-          controlDelayMs: options.delay ?? 0,
-          maxSessions: options.maxSessions ?? 16,
-        }),
-      );
-      process.stdout.write(`serving ${m.name} on ${m.url} (${mbit > 0 ? `${mbit} Mbit/s` : 'unlimited'}) from ${join(root, m.basePath)}\n`);
+    running = await startLocalMirrors(local, { root: options.root, rates: options.rates, controlDelayMs: options.delay, maxSessions: options.maxSessions });
+    for (const m of running.mirrors) {
+      process.stdout.write(`serving ${m.spec.name} on ${m.spec.url} (${m.mbit > 0 ? `${m.mbit} Mbit/s` : 'unlimited'}) from ${m.dir}\n`);
     }
-    for (const f of faults as { name: string; afterMs: number }[]) {
-      const handle = handles[local.findIndex((m) => m.name === f.name)]!;
-      timers.push(
-        setTimeout(() => {
-          handle.kill();
-          process.stdout.write(`fault: killed ${f.name} after ${f.afterMs / 1000} s\n`);
-        }, f.afterMs),
-      );
-    }
-    if (sample) {
-      for (const [path, sum] of Object.entries(sample.sha256)) {
-        process.stdout.write(`  ${path}  ${formatBytes(SAMPLE_FILES[path]!)}  sha256 ${sum}\n`);
-      }
+    running.armFaults(faults, (f, name) => {
+      process.stdout.write(`fault: ${f.kind === 'kill' ? 'killed' : `${f.kind} on`} ${name} after ${f.atSeconds} s\n`);
+    });
+    for (const [path, sum] of Object.entries(running.sample ?? {})) {
+      process.stdout.write(`  ${path}  ${formatBytes(SAMPLE_FILES[path]!)}  sha256 ${sum}\n`);
     }
     process.stdout.write('ready (Ctrl-C stops)\n');
     await new Promise<void>((resolve) => interrupt.signal.addEventListener('abort', () => resolve(), { once: true }));
@@ -128,8 +64,7 @@ export async function runServe(options: ServeOptions): Promise<number> {
     reporter.note(`smartftp serve: ${(error as Error).message}`);
     return EXIT.failed;
   } finally {
-    for (const t of timers) clearTimeout(t);
-    await Promise.allSettled(handles.map((h) => h.close()));
+    await running?.stop();
     interrupt.dispose();
   }
   return EXIT.ok;

@@ -1,11 +1,11 @@
 /**
- * Starts dist/bench/ftpd/serve-main.js as a child process so a test can SIGKILL/SIGSTOP a real
+ * Starts dist/emulator/serve-main.js as a child process so a test can SIGKILL/SIGSTOP a real
  * server. Signals only ever go to this helper's own child PID. Needs `npx tsc -p tsconfig.json` first.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Fault } from '../../src/bench/ftpd/server.js';
+import type { Fault } from '../../src/emulator/faults.js';
 
 export interface MirrorProcess {
   pid: number;
@@ -14,7 +14,7 @@ export interface MirrorProcess {
   stop(): Promise<void>;
 }
 
-const ENTRY = fileURLToPath(new URL('../../dist/bench/ftpd/serve-main.js', import.meta.url));
+const ENTRY = fileURLToPath(new URL('../../dist/emulator/serve-main.js', import.meta.url));
 const START_TIMEOUT_MS = 10_000;
 const EXIT_WAIT_MS = 5_000;
 

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeBenchFile, startEmulation } from '../../src/bench/emulation.js';
+import { makeBenchFile, startEmulation } from '../../src/emulator/emulation.js';
 import { runFleet } from '../../src/bench/fleet.js';
 import type { BenchResult } from '../../src/bench/results.js';
 import { defaultSettings, type BenchSettings } from '../../src/bench/settings.js';

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startFtpServer } from '../../src/bench/ftpd/server.js';
+import { startFtpServer } from '../../src/emulator/server.js';
 import { cleanupAfterEach } from '../helpers/cleanup.js';
 import { CLI, content, runCli, sha256, sha256File } from '../helpers/fixtures.js';
 

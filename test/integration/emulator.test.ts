@@ -1,5 +1,5 @@
 /**
- * The emulated mirror (src/bench/ftpd) against the real basic-ftp client, on 127.0.0.1 only.
+ * The emulated mirror (src/emulator) against the real basic-ftp client, on 127.0.0.1 only.
  * serve-main tests need the build: npx tsc -p tsconfig.json.
  */
 import { spawn } from 'node:child_process';
@@ -12,7 +12,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client, FTPError } from 'basic-ftp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startFtpServer, type FtpServerHandle, type FtpServerOptions } from '../../src/bench/ftpd/server.js';
+import { startFtpServer, type FtpServerHandle, type FtpServerOptions } from '../../src/emulator/server.js';
 import { startMirrorProcess } from '../helpers/mirror-process.js';
 
 const MiB = 1024 * 1024;
@@ -551,7 +551,7 @@ describe('emulated mirror: processes', () => {
   });
 
   it('close() leaves nothing behind: a process with a stalled transfer, a pending PASV and a 421 exits by itself', async () => {
-    const serverUrl = pathToFileURL(path.join(REPO, 'dist/bench/ftpd/server.js')).href;
+    const serverUrl = pathToFileURL(path.join(REPO, 'dist/emulator/server.js')).href;
     expect(fs.existsSync(fileURLToPath(serverUrl)), 'build first: npx tsc -p tsconfig.json').toBe(true);
     const script = `
       import { startFtpServer } from ${JSON.stringify(serverUrl)};

@@ -3,7 +3,8 @@
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startFtpServer, type Fault } from '../../src/bench/ftpd/server.js';
+import type { Fault } from '../../src/emulator/faults.js';
+import { startFtpServer } from '../../src/emulator/server.js';
 import { cleanupAfterEach } from '../helpers/cleanup.js';
 import { content, putFile, runCli, sha256, sha256File, writeCert, type CliEvent } from '../helpers/fixtures.js';
 

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFtpServer, type FtpServerHandle } from '../../src/bench/ftpd/server.js';
+import { startFtpServer, type FtpServerHandle } from '../../src/emulator/server.js';
 import { content, mirrorRoots, removeAll, runCli, sha256, sha256File, tempDir } from '../helpers/fixtures.js';
 
 const MiB = 1024 * 1024;

@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startFtpServer } from '../../src/bench/ftpd/server.js';
+import { startFtpServer } from '../../src/emulator/server.js';
 import { cleanupAfterEach } from '../helpers/cleanup.js';
 import { content, putFile, runCli, sha256, sha256File, type CliEvent } from '../helpers/fixtures.js';
 import { startMirrorProcess } from '../helpers/mirror-process.js';

@@ -4,7 +4,7 @@
 import { utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startFtpServer, type FtpServerHandle } from '../../src/bench/ftpd/server.js';
+import { startFtpServer, type FtpServerHandle } from '../../src/emulator/server.js';
 import { cleanupAfterEach } from '../helpers/cleanup.js';
 import type { Certificate } from '../../src/certificate/types.js';
 import { ServiceClient } from '../../src/client/service-client.js';

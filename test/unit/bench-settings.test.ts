@@ -12,7 +12,6 @@ import {
   mbitToBytes,
   PAPER_SETTINGS,
   paperMBps,
-  parseFault,
   parseIntList,
   parsePolicies,
   parseRateList,
@@ -20,6 +19,7 @@ import {
   scaled,
 } from '../../src/bench/settings.js';
 import { planPoints, totalFiles } from '../../src/bench/sweep.js';
+import { parseFault } from '../../src/emulator/faults.js';
 import { seededRandom } from '../../src/bench/seeded.js';
 
 describe('parsing', () => {

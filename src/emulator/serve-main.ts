@@ -1,13 +1,14 @@
 /**
  * Runs emulated mirrors in their own process, so tests can SIGKILL or SIGSTOP a real server.
  *
- *   node dist/bench/ftpd/serve-main.js --root DIR [--root DIR ...] [--port N ...]
+ *   node dist/emulator/serve-main.js --root DIR [--root DIR ...] [--port N ...]
  *     [--rate BYTES_PER_SEC] [--delay MS] [--max-sessions N] [--fault JSON]
  *
  * Prints one JSON line {"pid":..,"servers":[{"port","root","url"}]} and runs until SIGTERM/SIGINT.
  */
 import { parseArgs } from 'node:util';
-import { startFtpServer, type Fault, type FtpServerHandle } from './server.js';
+import { faultFromJson, type Fault } from './faults.js';
+import { startFtpServer, type FtpServerHandle } from './server.js';
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`serve-main: ${message}\n`);
@@ -23,17 +24,11 @@ function integer(name: string, text: string | undefined, min: number): number | 
 
 function parseFault(text: string | undefined): Fault | undefined {
   if (text === undefined) return undefined;
-  let v: unknown;
   try {
-    v = JSON.parse(text);
-  } catch {
-    fail(`--fault is not valid JSON: ${text}`);
+    return faultFromJson(text);
+  } catch (err) {
+    fail((err as Error).message);
   }
-  const f = v as { type?: unknown; afterBytes?: unknown };
-  const okType = ['none', 'refuse', 'stall', 'drop', 'error', 'short'].includes(String(f?.type));
-  const okBytes = f?.afterBytes === undefined || (Number.isSafeInteger(f.afterBytes) && (f.afterBytes as number) >= 0);
-  if (typeof v !== 'object' || v === null || !okType || !okBytes) fail(`--fault must look like {"type":"stall","afterBytes":1000}, got ${text}`);
-  return v as Fault;
 }
 
 async function main(): Promise<void> {

@@ -2,9 +2,9 @@ import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type net from 'node:net';
 import type { TokenBucket } from './bucket.js';
+import type { Fault } from './faults.js';
 import { formatListing, formatMdtm, resolveSafe } from './fsview.js';
 import { Passive, plainAddress } from './passive.js';
-import type { Fault } from './server.js';
 import { sendFile } from './transfer.js';
 import { noop, raceAbort, sleep, waitEvent } from './util.js';
 

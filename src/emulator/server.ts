@@ -6,16 +6,9 @@
 import { promises as fsp } from 'node:fs';
 import net from 'node:net';
 import { TokenBucket } from './bucket.js';
+import type { Fault } from './faults.js';
 import { Session, type ServerContext } from './session.js';
 import { deferred, noop, raceAbort, sleep } from './util.js';
-
-export type Fault =
-  | { type: 'none' }
-  | { type: 'refuse' } // every new session is greeted "421 Too many users, try later." and closed
-  | { type: 'stall'; afterBytes?: number } // data stops flowing after afterBytes (default 0) of each RETR; sockets stay open, no reply
-  | { type: 'drop'; afterBytes?: number } // after afterBytes of a RETR, destroy that session's data AND control sockets (no reply)
-  | { type: 'error'; afterBytes?: number } // after afterBytes, close the data socket and reply "426 Connection closed; transfer aborted."
-  | { type: 'short'; afterBytes?: number }; // after afterBytes, end the data cleanly and reply 226, as a copy cut short while served
 
 export interface FtpServerOptions {
   root: string; // directory served read-only; paths can never escape it (.., symlinks out)

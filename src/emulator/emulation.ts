@@ -1,13 +1,13 @@
 // N emulated mirrors on 127.0.0.1 for one benchmark point, and the in-memory certificate naming
 // them. Fresh servers per point, so no link, session or fault state leaks from one point to the next.
 
-import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFtpServer, type Fault, type FtpServerHandle } from './ftpd/server.js';
+import { armFaults, type FaultSpec } from './faults.js';
+import { writeSampleFile } from './sample-data.js';
+import { startFtpServer, type FtpServerHandle } from './server.js';
 import type { Certificate, MirrorSpec } from '../certificate/types.js';
-import type { FaultSpec } from './settings.js';
 
 /** The file every emulated mirror serves, in a temporary tree removed by dispose(). */
 export interface BenchFile {
@@ -21,8 +21,7 @@ export async function makeBenchFile(size: number): Promise<BenchFile> {
   const root = await fsp.mkdtemp(join(tmpdir(), 'smartftp-bench-root-'));
   const remotePath = `bench/file-${size}.bin`;
   await fsp.mkdir(join(root, 'bench'));
-  // Random bytes: nothing on the way (there is nothing on loopback) may compress them.
-  await fsp.writeFile(join(root, remotePath), randomBytes(size));
+  writeSampleFile(join(root, remotePath), size, 1);
   return { root, remotePath, size, dispose: () => fsp.rm(root, { recursive: true, force: true }) };
 }
 
@@ -68,13 +67,9 @@ export function emulatedCertificate(servers: { url: string; port: number }[], op
   };
 }
 
-function serverFault(kind: Exclude<FaultSpec['kind'], 'kill'>): Fault {
-  return { type: kind } as Fault;
-}
-
 export async function startEmulation(options: EmulationOptions): Promise<Emulation> {
   const servers: FtpServerHandle[] = [];
-  const timers: NodeJS.Timeout[] = [];
+  const disarms: (() => void)[] = [];
   try {
     for (const rate of options.linkRates) {
       servers.push(
@@ -91,23 +86,16 @@ export async function startEmulation(options: EmulationOptions): Promise<Emulati
     await Promise.allSettled(servers.map((s) => s.close()));
     throw error;
   }
+  const cert = emulatedCertificate(servers, options);
+  const names = cert.mirrors.map((m) => m.name);
   return {
-    cert: emulatedCertificate(servers, options),
+    cert,
     servers,
     armFaults(faults, onFault) {
-      for (const f of faults) {
-        const server = servers[f.server - 1];
-        if (!server) continue;
-        const timer = setTimeout(() => {
-          if (f.kind === 'kill') server.kill();
-          else server.setFault(serverFault(f.kind));
-          onFault?.(f);
-        }, f.atSeconds * 1000);
-        timers.push(timer);
-      }
+      disarms.push(armFaults(faults, servers, names, onFault));
     },
     async stop() {
-      for (const t of timers) clearTimeout(t);
+      for (const disarm of disarms) disarm();
       await Promise.allSettled(servers.map((s) => s.close()));
     },
   };
