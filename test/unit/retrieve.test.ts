@@ -3,7 +3,7 @@
 
 import { Client } from 'basic-ftp';
 import { describe, expect, it } from 'vitest';
-import { startFtpServer, type FtpServerOptions } from '../../src/bench/ftpd/server.js';
+import { startFtpServer, type FtpServerOptions } from '../../src/emulator/server.js';
 import { Interrupted, LocalError, RequestError } from '../../src/director/errors.js';
 import { retrieve, type RetrieveOptions } from '../../src/ftp/retrieve.js';
 import { cleanupAfterEach } from '../helpers/cleanup.js';
