@@ -1,12 +1,12 @@
-// `smartftp mirrors`: what the director knows of each mirror; --probe measures them now.
+// `smartftp mirrors`: what the director knows of each mirror; --probe measures them now
+// (client/probe-mirrors.ts). This file prints the table.
 
+import { probeAll } from '../client/probe-mirrors.js';
 import { ServiceClient } from '../client/service-client.js';
 import type { MirrorSpec } from '../certificate/types.js';
-import { Interrupted, RequestError } from '../director/errors.js';
+import { Interrupted } from '../director/errors.js';
 import { defaultStateDir, StateStore } from '../director/state.js';
-import { emptyStats, inCooldown, recordFailure, statsFor, type MirrorStats } from '../director/stats.js';
-import { classifyTransferError } from '../ftp/classify.js';
-import { DownloadRequest } from '../ftp/download.js';
+import { emptyStats, inCooldown, type MirrorStats } from '../director/stats.js';
 import { createReporter } from '../ui/reporter.js';
 import { formatRate } from '../ui/format.js';
 import { EXIT } from './exit-codes.js';
@@ -18,9 +18,6 @@ export interface MirrorsOptions extends CertOptions {
   json?: boolean;
   state?: boolean;
 }
-
-/** Probes run in parallel, this many at once. */
-const PROBE_PARALLEL = 4;
 
 export interface MirrorRow {
   name: string;
@@ -48,43 +45,6 @@ function row(m: MirrorSpec, s: MirrorStats, now: number): MirrorRow {
     samples: s.samples,
     lastUsed: s.lastUsed ? new Date(s.lastUsed).toISOString() : null,
   };
-}
-
-/** The first plain file in the mirror's base directory, when the certificate names none. */
-async function firstListedFile(client: ServiceClient, mirror: MirrorSpec, signal: AbortSignal): Promise<string> {
-  const lease = await client.pool.acquire(mirror, signal);
-  try {
-    const list = await lease.client.list(mirror.basePath);
-    client.pool.release(lease);
-    const file = list.find((f) => f.isFile && f.size > 0);
-    if (!file) throw new RequestError('missing', `no file to probe in ${mirror.basePath}`);
-    return file.name;
-  } catch (error) {
-    if (lease.client.closed) client.pool.discard(lease);
-    throw classifyTransferError(error);
-  }
-}
-
-async function probeAll(client: ServiceClient, signal: AbortSignal): Promise<Record<string, string>> {
-  const errors: Record<string, string> = {};
-  const { director } = client;
-  const queue = [...director.mirrors];
-  const worker = async () => {
-    for (let m = queue.shift(); m; m = queue.shift()) {
-      try {
-        const path = client.cert.probePath ?? (await firstListedFile(client, m, signal));
-        const request = new DownloadRequest({ remotePath: path, dest: '/dev/null', pool: client.pool, events: () => {}, stall: client.stall });
-        await request.probe(m, signal, director.meter(m));
-      } catch (error) {
-        if (error instanceof Interrupted || signal.aborted) throw new Interrupted();
-        const e = error instanceof RequestError ? error : classifyTransferError(error);
-        recordFailure(statsFor(director.stats, m.name), e.kind, Date.now());
-        errors[m.name] = `${e.kind}: ${e.message}`;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: PROBE_PARALLEL }, worker));
-  return errors;
 }
 
 export async function runMirrors(options: MirrorsOptions): Promise<number> {
