@@ -9,6 +9,7 @@ import { defaultStateDir, StateStore } from '../director/state.js';
 import { emptyStats, inCooldown, type MirrorStats } from '../director/stats.js';
 import { createReporter } from '../ui/reporter.js';
 import { formatRate } from '../ui/format.js';
+import { textTable } from '../ui/text-table.js';
 import { EXIT } from './exit-codes.js';
 import { interruptSignal } from './interrupt.js';
 import { loadCertificateForCli, type CertOptions } from './load-cert.js';
@@ -73,17 +74,17 @@ export async function runMirrors(options: MirrorsOptions): Promise<number> {
   if (options.json) {
     process.stdout.write(JSON.stringify({ service: cert.service, mirrors: rows.map((r) => ({ ...r, probeError: errors[r.name] })) }, null, 2) + '\n');
   } else {
-    const table = [['MIRROR', 'STATE', 'THROUGHPUT', 'LATENCY', 'SAMPLES', 'LAST USED'], ...rows.map((r) => [
+    const header = ['MIRROR', 'STATE', 'THROUGHPUT', 'LATENCY', 'SAMPLES', 'LAST USED'];
+    const cells = rows.map((r) => [
       r.name,
       r.state,
       r.throughput ? formatRate(r.throughput) : '-',
       r.latencyMs ? `${r.latencyMs} ms` : '-',
       String(r.samples),
       r.lastUsed ?? '-',
-    ])];
-    const widths = table[0]!.map((_, i) => Math.max(...table.map((t) => t[i]!.length)));
+    ]);
     process.stdout.write(`${cert.service}: ${rows.length} mirror(s)\n`);
-    for (const t of table) process.stdout.write(t.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n');
+    for (const line of textTable(header, cells, { align: header.map(() => 'left'), rule: false })) process.stdout.write(line + '\n');
     for (const [name, message] of Object.entries(errors)) process.stdout.write(`probe ${name}: ${message}\n`);
   }
   return code;
