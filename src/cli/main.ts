@@ -3,7 +3,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseDuration } from '../certificate/duration.js';
 import { POLICY_NAMES } from '../certificate/types.js';
-import { runBench, type BenchOptions } from './bench.js';
+import type { BenchOptions } from '../bench/options.js';
+import { runBench } from './bench.js';
 import { runCertCheck } from './cert.js';
 import { EXIT } from './exit-codes.js';
 import { runGet, type GetOptions } from './get.js';
