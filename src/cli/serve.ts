@@ -65,10 +65,16 @@ export function makeSampleRoot(mirrors: MirrorSpec[]): { root: string; sha256: R
   return { root, sha256 };
 }
 
-function parseFault(text: string, names: string[]): { name: string; afterMs: number } | string {
+interface KillFault {
+  name: string;
+  afterMs: number;
+}
+
+/** "NAME:kill@SECONDS" for one of `names` (throws Error with a message for the user). */
+function parseFault(text: string, names: string[]): KillFault {
   const m = /^(.+):kill@(\d+(?:\.\d+)?)s?$/.exec(text);
-  if (!m) return `--fault ${text}: expected NAME:kill@SECONDS`;
-  if (!names.includes(m[1]!)) return `--fault ${text}: no mirror named ${m[1]} (${names.join(', ')})`;
+  if (!m) throw new Error(`--fault ${text}: expected NAME:kill@SECONDS`);
+  if (!names.includes(m[1]!)) throw new Error(`--fault ${text}: no mirror named ${m[1]} (${names.join(', ')})`);
   return { name: m[1]!, afterMs: Number(m[2]) * 1000 };
 }
 
@@ -81,10 +87,11 @@ export async function runServe(options: ServeOptions): Promise<number> {
     reporter.note(`smartftp serve: ${cert.origin} names no ftp:// mirror on 127.0.0.1`);
     return EXIT.usage;
   }
-  const faults = (options.fault ?? []).map((f) => parseFault(f, local.map((m) => m.name)));
-  const bad = faults.find((f) => typeof f === 'string');
-  if (bad) {
-    reporter.note(bad as string);
+  let faults: KillFault[];
+  try {
+    faults = (options.fault ?? []).map((f) => parseFault(f, local.map((m) => m.name)));
+  } catch (error) {
+    reporter.note((error as Error).message);
     return EXIT.usage;
   }
   const sample = options.root ? undefined : makeSampleRoot(local);
@@ -108,7 +115,7 @@ export async function runServe(options: ServeOptions): Promise<number> {
       );
       process.stdout.write(`serving ${m.name} on ${m.url} (${mbit > 0 ? `${mbit} Mbit/s` : 'unlimited'}) from ${join(root, m.basePath)}\n`);
     }
-    for (const f of faults as { name: string; afterMs: number }[]) {
+    for (const f of faults) {
       const handle = handles[local.findIndex((m) => m.name === f.name)]!;
       timers.push(
         setTimeout(() => {
