@@ -6,7 +6,7 @@ import type { Check } from './checks.js';
 import { CONTENDER_LABEL, scaleLine, settingsLine } from './describe.js';
 import { PAPER_NOTES, paperPoint } from './paper.js';
 import { findPoint, shares, type BenchResult, type PointResult } from './results.js';
-import { textTable, type Group } from './text-table.js';
+import { textTable, type Group } from '../ui/text-table.js';
 
 const pct = (n: number | undefined): string => (n === undefined ? '-' : `${Math.round(n * 100)}%`);
 

@@ -5,9 +5,9 @@
 
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import { Writable } from 'node:stream';
 import { Client } from 'basic-ftp';
 import { join } from 'node:path';
+import { readSmallFile, type SizeLimit } from '../ftp/read-small-file.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { parseMirrorUrl } from './schema.js';
 import { CertificateError, parseCertificate } from './load.js';
@@ -16,6 +16,7 @@ import type { Certificate, MirrorSpec } from './types.js';
 
 /** A certificate is small; anything larger is not one. */
 export const MAX_CERT_BYTES = 1024 * 1024;
+export const CERT_SIZE_LIMIT: SizeLimit = { bytes: MAX_CERT_BYTES, message: 'larger than a certificate can be' };
 
 export interface CertificateSource {
   /** The file path or URL, for messages. */
@@ -37,25 +38,9 @@ export class HttpSource implements CertificateSource {
     const response = await fetch(this.origin, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     const text = await response.text();
-    if (text.length > MAX_CERT_BYTES) throw new Error('larger than a certificate can be');
+    if (text.length > CERT_SIZE_LIMIT.bytes) throw new Error(CERT_SIZE_LIMIT.message);
     return text;
   }
-}
-
-/** Read a small file over FTP into memory, with a client that is already logged in. */
-export async function readSmallFile(client: Client, path: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      total += chunk.length;
-      if (total > MAX_CERT_BYTES) return callback(new Error('larger than a certificate can be'));
-      chunks.push(chunk);
-      callback();
-    },
-  });
-  await client.downloadTo(sink, path);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 export class FtpSource implements CertificateSource {
@@ -70,7 +55,7 @@ export class FtpSource implements CertificateSource {
       const { user, password } = await resolveCredentials(spec);
       await client.access({ host: spec.host, port: spec.port, user, password, secure: spec.protocol === 'ftps' });
       // parseMirrorUrl reads the path as a directory; here it names the file.
-      return await readSmallFile(client, spec.basePath.replace(/\/$/, ''));
+      return await readSmallFile(client, spec.basePath.replace(/\/$/, ''), CERT_SIZE_LIMIT);
     } finally {
       clearTimeout(timer);
       client.close();

@@ -1,87 +1,22 @@
-// `smartftp bench`: parse the options, run the sweep (src/bench), print the report and write the
-// files. Measuring and formatting live in src/bench; this file only reads flags and prints.
+// `smartftp bench`: hand the options to src/bench (bench/options.ts resolves them), run the sweep,
+// print the report and write the files. Measuring and formatting live in src/bench.
 
 import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import { bootstrapCertificate } from '../certificate/sources.js';
 import { CertificateError } from '../certificate/load.js';
 import { runChecks } from '../bench/checks.js';
 import { toCsv } from '../bench/csv.js';
 import { CONTENDER_LABEL } from '../bench/describe.js';
 import { checkLines, reportLines } from '../bench/report.js';
 import type { BenchResult, PointResult } from '../bench/results.js';
-import {
-  checkSettings,
-  defaultSettings,
-  PAPER_SETTINGS,
-  parseIntList,
-  parsePolicies,
-  parseRateList,
-  parseSize,
-  type BenchSettings,
-} from '../bench/settings.js';
-import { certificateTarget, emulatedTarget, runSweep, totalFiles, type PointPlan, type Target } from '../bench/sweep.js';
+import { settingsFromOptions, targetFromOptions, type BenchOptions } from '../bench/options.js';
+import type { BenchSettings } from '../bench/settings.js';
+import { runSweep, totalFiles, type PointPlan, type Target } from '../bench/sweep.js';
 import { toSvg } from '../bench/svg.js';
 import { faultTarget, parseFault } from '../emulator/faults.js';
 import { EXIT } from './exit-codes.js';
 import { interruptSignal } from './interrupt.js';
-
-/** The flags as commander hands them over: strings, parsed here so every mistake is one message. */
-export interface BenchOptions {
-  servers?: string;
-  clients?: string;
-  policies?: string;
-  files?: string;
-  size?: string;
-  link?: string;
-  links?: string;
-  delay?: string;
-  clientLink?: string;
-  scale?: string;
-  maxSessions?: string;
-  fault?: string[];
-  seed?: string;
-  paper?: boolean;
-  out?: string;
-  json?: boolean;
-  cert?: string;
-  file?: string;
-}
-
-function number(text: string, flag: string, min: number, integer = false): number {
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
-    throw new Error(`${flag}: expected ${integer ? 'a whole number' : 'a number'} >= ${min}, got "${text}"`);
-  }
-  return n;
-}
-
-/** The settings a command line asks for (throws Error with a message for the user). */
-export function settingsFromOptions(o: BenchOptions): BenchSettings {
-  const s: BenchSettings = o.paper ? { ...PAPER_SETTINGS } : defaultSettings();
-  if (o.scale !== undefined) s.scale = number(o.scale, '--scale', Number.MIN_VALUE);
-  if (o.servers !== undefined) s.servers = parseIntList(o.servers, '--servers');
-  if (o.clients !== undefined) s.clients = parseIntList(o.clients, '--clients');
-  if (o.policies !== undefined) s.policies = parsePolicies(o.policies);
-  if (o.files !== undefined) s.files = number(o.files, '--files', 1, true);
-  if (o.size !== undefined) s.size = parseSize(o.size);
-  if (o.link !== undefined && o.links !== undefined) throw new Error('--link and --links: give one or the other');
-  if (o.link !== undefined) s.linkMbit = [number(o.link, '--link', Number.MIN_VALUE)];
-  if (o.links !== undefined) {
-    s.linkMbit = parseRateList(o.links, '--links');
-    // The list names the mirrors; without --servers, run them all.
-    if (o.servers === undefined) s.servers = [s.linkMbit.length];
-  }
-  if (o.delay !== undefined) s.delayMs = number(o.delay, '--delay', 0);
-  if (o.clientLink !== undefined) s.clientLinkMbit = o.clientLink === 'none' || Number(o.clientLink) === 0 ? undefined : number(o.clientLink, '--client-link', Number.MIN_VALUE);
-  if (o.maxSessions !== undefined) s.maxSessions = number(o.maxSessions, '--max-sessions', 1, true);
-  if (o.seed !== undefined) s.seed = number(o.seed, '--seed', 0, true);
-  s.faults = (o.fault ?? []).map(parseFault);
-  const problems = checkSettings(s);
-  if (problems.length > 0) throw new Error(problems.join('; '));
-  return s;
-}
 
 /** Progress on stderr: a bar on a terminal, a line per point otherwise. */
 function progress(settings: BenchSettings, quietLines: boolean) {
@@ -124,25 +59,12 @@ async function writeOutputs(dir: string, result: BenchResult, report: string[], 
   return files.map(([name]) => join(dir, name));
 }
 
-async function certTarget(o: BenchOptions, s: BenchSettings): Promise<Target> {
-  if (!o.file) throw new Error('--cert needs --file PATH: the file every mirror holds');
-  if (s.faults.length > 0) throw new Error('--fault works on emulated mirrors only');
-  const { cert } = await bootstrapCertificate([o.cert!]);
-  if (o.servers === undefined) s.servers = [cert.mirrors.length];
-  if (Math.max(...s.servers) > cert.mirrors.length) throw new Error(`--servers: ${o.cert} names ${cert.mirrors.length} mirrors`);
-  // Real mirrors run at their own speed: nothing is scaled, and links are what they are.
-  s.scale = 1;
-  if (o.clientLink === undefined) s.clientLinkMbit = undefined;
-  s.linkMbit = [];
-  return certificateTarget(cert, o.file);
-}
-
 export async function runBench(o: BenchOptions): Promise<number> {
   let settings: BenchSettings;
   let target: Target;
   try {
     settings = settingsFromOptions(o);
-    target = o.cert ? await certTarget(o, settings) : await emulatedTarget(settings);
+    target = await targetFromOptions(o, settings);
   } catch (error) {
     const message = error instanceof CertificateError ? error.message : (error as Error).message;
     process.stderr.write(`smartftp bench: ${message}\n`);

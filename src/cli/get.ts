@@ -1,10 +1,12 @@
-// `smartftp get`: parse, hand each file to the service client, print. It never picks a mirror.
+// `smartftp get`: parse, hand the files to the service client (client/batch.ts), print, and map
+// each outcome to the exit code. It never picks a mirror.
 
 import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
+import { downloadBatch, type BatchOutcome } from '../client/batch.js';
 import { ServiceClient } from '../client/service-client.js';
 import type { PolicyName } from '../certificate/types.js';
-import { AllMirrorsFailed, Interrupted, LocalError } from '../director/errors.js';
+import { AllMirrorsFailed, Interrupted } from '../director/errors.js';
 import { defaultStateDir, StateStore } from '../director/state.js';
 import { createReporter } from '../ui/reporter.js';
 import { EXIT } from './exit-codes.js';
@@ -85,35 +87,23 @@ export async function runGet(paths: string[], options: GetOptions): Promise<numb
   });
 
   let code: number = EXIT.ok;
-  let stop = false;
-  const queue = [...all];
-  // -j workers share one director (its measurements and connections); the pool's per-mirror
-  // limit decides how many of them one mirror serves at once.
-  const worker = async () => {
-    for (let remotePath = queue.shift(); remotePath !== undefined && !stop; remotePath = queue.shift()) {
-      const dest = resolve(options.output ?? resolve(options.dir ?? '.', basename(remotePath)));
-      try {
-        await client.download(remotePath, dest, { sha256: options.sha256 });
-      } catch (error) {
-        if (error instanceof AllMirrorsFailed) {
-          reporter.event({ type: 'error', file: remotePath, message: error.message, attempts: error.attempts });
-          code = Math.max(code, EXIT.failed);
-        } else if (error instanceof Interrupted) {
-          reporter.event({ type: 'error', file: remotePath, message: 'interrupted; the partial file stays for the next run', attempts: [] });
-          code = EXIT.interrupted;
-          stop = true;
-        } else if (error instanceof LocalError) {
-          reporter.event({ type: 'error', file: remotePath, message: `${error.message}; the partial file stays for the next run`, attempts: [] });
-          if (code !== EXIT.interrupted) code = EXIT.local;
-          stop = true;
-        } else {
-          throw error;
-        }
-      }
+  const onOutcome = (outcome: BatchOutcome) => {
+    if (!('error' in outcome)) return;
+    const { item, error } = outcome;
+    if (error instanceof AllMirrorsFailed) {
+      reporter.event({ type: 'error', file: item.remotePath, message: error.message, attempts: error.attempts });
+      code = Math.max(code, EXIT.failed);
+    } else if (error instanceof Interrupted) {
+      reporter.event({ type: 'error', file: item.remotePath, message: 'interrupted; the partial file stays for the next run', attempts: [] });
+      code = EXIT.interrupted;
+    } else {
+      reporter.event({ type: 'error', file: item.remotePath, message: `${error.message}; the partial file stays for the next run`, attempts: [] });
+      if (code !== EXIT.interrupted) code = EXIT.local;
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(options.jobs ?? 1, Math.max(1, all.length)) }, worker));
+    const items = all.map((remotePath, i) => ({ remotePath, dest: dests[i]! }));
+    await downloadBatch(client, items, { jobs: options.jobs ?? 1, sha256: options.sha256, onOutcome });
   } finally {
     await client.close();
     interrupt.dispose();

@@ -25,11 +25,6 @@ export function certCache(options: CertOptions): CertificateCache {
   return new CertificateCache(join(options.stateDir ?? defaultStateDir(), 'certs'));
 }
 
-/** Collects repeated --cert options. */
-export function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
-
 /** The certificate, or undefined after reporting why not. */
 export async function loadCertificateForCli(options: CertOptions, reporter: Reporter): Promise<Certificate | undefined> {
   try {

@@ -1,39 +1,15 @@
 // The command line: commander wiring only; each command lives in its own file.
 
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { parseDuration } from '../certificate/duration.js';
+import { Command, CommanderError, Option } from 'commander';
 import { POLICY_NAMES } from '../certificate/types.js';
-import { runBench, type BenchOptions } from './bench.js';
+import type { BenchOptions } from '../bench/options.js';
+import { collect, durationArg, listOfNumbers, sha256Arg, wholeNumber } from './args.js';
+import { runBench } from './bench.js';
 import { runCertCheck } from './cert.js';
 import { EXIT } from './exit-codes.js';
 import { runGet, type GetOptions } from './get.js';
-import { collect } from './load-cert.js';
 import { runMirrors, type MirrorsOptions } from './mirrors.js';
 import { runServe, type ServeOptions } from './serve.js';
-
-function durationArg(value: string): number {
-  const seconds = parseDuration(value);
-  if (seconds === undefined || seconds <= 0) throw new InvalidArgumentError('expected a duration such as 10, 2.5s or 500ms');
-  return seconds;
-}
-
-function listOfNumbers(value: string): number[] {
-  const list = value.split(',').map(Number);
-  if (list.length === 0 || list.some((n) => !Number.isFinite(n) || n < 0)) throw new InvalidArgumentError('expected numbers separated by commas');
-  return list;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number >= 1');
-  return n;
-}
-
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number >= 0');
-  return n;
-}
 
 /** Options shared by the commands that work with a service. */
 const certOption = () =>
@@ -43,11 +19,6 @@ const certOption = () =>
   ).argParser(collect);
 const noStateOption = () => new Option('--no-state', 'neither read nor save what the director measured');
 const stateDirOption = () => new Option('--state-dir <dir>', 'where measurements are kept (default $XDG_STATE_HOME/smartftp)');
-
-function sha256Arg(value: string): string {
-  if (!/^[0-9a-fA-F]{64}$/.test(value)) throw new InvalidArgumentError('expected 64 hex digits');
-  return value.toLowerCase();
-}
 
 function buildProgram(setCode: (code: number) => void): Command {
   const program = new Command('smartftp')
@@ -61,7 +32,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .description('download files from the service, failing over between mirrors and resuming at the byte offset')
     .argument('[remote-path...]', 'paths relative to each mirror\'s base directory')
     .option('-i, --input-file <file>', "more paths from a file, one a line ('-' = stdin; # comments)")
-    .option('-j, --jobs <n>', 'files downloaded at once (one director, shared connections)', positiveInt, 1)
+    .option('-j, --jobs <n>', 'files downloaded at once (one director, shared connections)', wholeNumber(1), 1)
     .option('-o, --output <file>', 'write the (single) file here')
     .option('-d, --dir <dir>', 'write files into this directory', '.')
     .addOption(certOption())
@@ -91,8 +62,8 @@ function buildProgram(setCode: (code: number) => void): Command {
     .addOption(certOption())
     .option('--root <dir>', 'serve this directory (default: a generated tree of sample files)')
     .option('--rates <mbit,...>', 'link capacity per mirror in Mbit/s, in certificate order; 0 = unlimited', listOfNumbers)
-    .option('--delay <ms>', 'added delay on every control reply', nonNegativeInt)
-    .option('--max-sessions <n>', 'sessions per mirror before 421', nonNegativeInt)
+    .option('--delay <ms>', 'added delay on every control reply', wholeNumber(0))
+    .option('--max-sessions <n>', 'sessions per mirror before 421', wholeNumber(0))
     .option('--fault <kind:target@time>', 'e.g. kill:local-a@5s: that mirror (a name or a number from 1) dies 5 s after start (kill|stall|refuse|drop|error; repeatable)', collect)
     .action(async (options: ServeOptions) => setCode(await runServe(options)));
 

@@ -1,14 +1,15 @@
-// `smartftp mirrors`: what the director knows of each mirror; --probe measures them now.
+// `smartftp mirrors`: what the director knows of each mirror; --probe measures them now
+// (client/probe-mirrors.ts). This file prints the table.
 
+import { probeAll } from '../client/probe-mirrors.js';
 import { ServiceClient } from '../client/service-client.js';
 import type { MirrorSpec } from '../certificate/types.js';
-import { Interrupted, RequestError } from '../director/errors.js';
+import { Interrupted } from '../director/errors.js';
 import { defaultStateDir, StateStore } from '../director/state.js';
-import { emptyStats, inCooldown, recordFailure, statsFor, type MirrorStats } from '../director/stats.js';
-import { classifyTransferError } from '../ftp/classify.js';
-import { DownloadRequest } from '../ftp/download-request.js';
+import { emptyStats, inCooldown, type MirrorStats } from '../director/stats.js';
 import { createReporter } from '../ui/reporter.js';
 import { formatRate } from '../ui/format.js';
+import { textTable } from '../ui/text-table.js';
 import { EXIT } from './exit-codes.js';
 import { interruptSignal } from './interrupt.js';
 import { loadCertificateForCli, type CertOptions } from './load-cert.js';
@@ -18,9 +19,6 @@ export interface MirrorsOptions extends CertOptions {
   json?: boolean;
   state?: boolean;
 }
-
-/** Probes run in parallel, this many at once. */
-const PROBE_PARALLEL = 4;
 
 export interface MirrorRow {
   name: string;
@@ -50,43 +48,6 @@ function row(m: MirrorSpec, s: MirrorStats, now: number): MirrorRow {
   };
 }
 
-/** The first plain file in the mirror's base directory, when the certificate names none. */
-async function firstListedFile(client: ServiceClient, mirror: MirrorSpec, signal: AbortSignal): Promise<string> {
-  const lease = await client.pool.acquire(mirror, signal);
-  try {
-    const list = await lease.client.list(mirror.basePath);
-    client.pool.release(lease);
-    const file = list.find((f) => f.isFile && f.size > 0);
-    if (!file) throw new RequestError('missing', `no file to probe in ${mirror.basePath}`);
-    return file.name;
-  } catch (error) {
-    if (lease.client.closed) client.pool.discard(lease);
-    throw classifyTransferError(error);
-  }
-}
-
-async function probeAll(client: ServiceClient, signal: AbortSignal): Promise<Record<string, string>> {
-  const errors: Record<string, string> = {};
-  const { director } = client;
-  const queue = [...director.mirrors];
-  const worker = async () => {
-    for (let m = queue.shift(); m; m = queue.shift()) {
-      try {
-        const path = client.cert.probePath ?? (await firstListedFile(client, m, signal));
-        const request = new DownloadRequest({ remotePath: path, dest: '/dev/null', pool: client.pool, events: () => {}, stall: client.stall });
-        await request.probe(m, signal, director.meter(m));
-      } catch (error) {
-        if (error instanceof Interrupted || signal.aborted) throw new Interrupted();
-        const e = error instanceof RequestError ? error : classifyTransferError(error);
-        recordFailure(statsFor(director.stats, m.name), e.kind, Date.now());
-        errors[m.name] = `${e.kind}: ${e.message}`;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: PROBE_PARALLEL }, worker));
-  return errors;
-}
-
 export async function runMirrors(options: MirrorsOptions): Promise<number> {
   const reporter = createReporter({ json: false, quiet: false });
   const cert = await loadCertificateForCli(options, reporter);
@@ -113,17 +74,17 @@ export async function runMirrors(options: MirrorsOptions): Promise<number> {
   if (options.json) {
     process.stdout.write(JSON.stringify({ service: cert.service, mirrors: rows.map((r) => ({ ...r, probeError: errors[r.name] })) }, null, 2) + '\n');
   } else {
-    const table = [['MIRROR', 'STATE', 'THROUGHPUT', 'LATENCY', 'SAMPLES', 'LAST USED'], ...rows.map((r) => [
+    const header = ['MIRROR', 'STATE', 'THROUGHPUT', 'LATENCY', 'SAMPLES', 'LAST USED'];
+    const cells = rows.map((r) => [
       r.name,
       r.state,
       r.throughput ? formatRate(r.throughput) : '-',
       r.latencyMs ? `${r.latencyMs} ms` : '-',
       String(r.samples),
       r.lastUsed ?? '-',
-    ])];
-    const widths = table[0]!.map((_, i) => Math.max(...table.map((t) => t[i]!.length)));
+    ]);
     process.stdout.write(`${cert.service}: ${rows.length} mirror(s)\n`);
-    for (const t of table) process.stdout.write(t.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n');
+    for (const line of textTable(header, cells, { align: header.map(() => 'left'), rule: false })) process.stdout.write(line + '\n');
     for (const [name, message] of Object.entries(errors)) process.stdout.write(`probe ${name}: ${message}\n`);
   }
   return code;

@@ -4,7 +4,7 @@
 
 import type { Certificate } from '../certificate/types.js';
 import { Director } from '../director/director.js';
-import { MembershipWatcher, startingMembership } from '../director/membership.js';
+import { MembershipWatcher, startingMembership } from './membership.js';
 import { policyByName } from '../director/policies.js';
 import { snapshot, type StateStore } from '../director/state.js';
 import { DownloadRequest, type DownloadResult } from '../ftp/download-request.js';

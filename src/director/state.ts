@@ -7,10 +7,18 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { MirrorSpec } from '../certificate/types.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import type { AdoptedMembership } from './membership.js';
 import { emptyStats, type MirrorStats, type StatsBook } from './stats.js';
 
 export const STATE_VERSION = 1;
+
+/** A membership adopted from a mirror (client/membership.ts), as kept in the state file. */
+export interface AdoptedMembership {
+  /** Fingerprint of the certificate's own mirror list it was adopted over. */
+  base: string;
+  mirrors: MirrorSpec[];
+  from: string;
+  adoptedAt: number;
+}
 
 export interface ServiceState {
   version: typeof STATE_VERSION;

@@ -11,7 +11,7 @@ import { shares, type BenchResult, type PointResult } from '../../src/bench/resu
 import { defaultSettings, scaled, type Contender } from '../../src/bench/settings.js';
 import { summarize } from '../../src/bench/sweep.js';
 import { escapeXml, toSvg, wrap } from '../../src/bench/svg.js';
-import { textTable } from '../../src/bench/text-table.js';
+import { textTable } from '../../src/ui/text-table.js';
 
 const SCALE = 16;
 const LINK = 1_250_000 * SCALE;

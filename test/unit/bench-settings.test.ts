@@ -2,7 +2,7 @@
 // --paper, --links and friends into one settings object.
 
 import { describe, expect, it } from 'vitest';
-import { settingsFromOptions } from '../../src/cli/bench.js';
+import { settingsFromOptions } from '../../src/bench/options.js';
 import { scaleLine, settingsLine } from '../../src/bench/describe.js';
 import {
   checkSettings,

@@ -1,5 +1,6 @@
 // A plain text table: columns padded to their widest cell, numbers right-aligned, with optional
-// group labels spanning several columns above the header.
+// group labels spanning several columns above the header and a rule under it. The benchmark's
+// report and `smartftp mirrors` print with it.
 
 export type Align = 'left' | 'right';
 
@@ -11,7 +12,15 @@ export interface Group {
 
 const GAP = '  ';
 
-export function textTable(header: string[], rows: string[][], options: { align?: Align[]; groups?: Group[] } = {}): string[] {
+export interface TableOptions {
+  /** By column; default right. */
+  align?: Align[];
+  groups?: Group[];
+  /** A line of dashes under the header; default true. */
+  rule?: boolean;
+}
+
+export function textTable(header: string[], rows: string[][], options: TableOptions = {}): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const groups = options.groups ?? [];
   // A group label wider than its columns widens the last of them.
@@ -37,6 +46,8 @@ export function textTable(header: string[], rows: string[][], options: { align?:
     }
     out.push(parts.join(GAP).trimEnd());
   }
-  out.push(line(header), widths.map((w) => '-'.repeat(w)).join(GAP), ...rows.map(line));
+  out.push(line(header));
+  if (options.rule !== false) out.push(widths.map((w) => '-'.repeat(w)).join(GAP));
+  out.push(...rows.map(line));
   return out;
 }

@@ -1,27 +1,21 @@
 // Lazy membership updates (paper 3.1.2): mirrors publish the current certificate at a path the
-// certificate names. The director reads it over a connection it already has open, at most once per
-// ttl, and adopts the mirror list when it is a valid certificate of the same service.
+// certificate names. The client reads it over a connection it already has open, at most once per
+// ttl, and hands the director the mirror list when it is a valid certificate of the same service.
+// The director only keeps the adopted list (director/state.ts); reading it needs the FTP pool.
 
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { CertificateError, parseCertificate } from '../certificate/load.js';
-import { readSmallFile } from '../certificate/sources.js';
+import { CERT_SIZE_LIMIT } from '../certificate/sources.js';
 import type { Certificate, MirrorSpec } from '../certificate/types.js';
+import type { Director } from '../director/director.js';
+import type { AdoptedMembership } from '../director/state.js';
 import type { FtpPool } from '../ftp/pool.js';
+import { readSmallFile } from '../ftp/read-small-file.js';
 import type { EventSink } from '../ui/events.js';
-import type { Director } from './director.js';
 
 /** How often to look when the certificate gives no ttl, seconds. */
 export const DEFAULT_MEMBERSHIP_TTL = 3600;
-
-/** A membership adopted from a mirror, as kept in the state file. */
-export interface AdoptedMembership {
-  /** Fingerprint of the certificate's own mirror list it was adopted over. */
-  base: string;
-  mirrors: MirrorSpec[];
-  from: string;
-  adoptedAt: number;
-}
 
 export function fingerprint(mirrors: MirrorSpec[]): string {
   return createHash('sha256')
@@ -64,7 +58,7 @@ export class MembershipWatcher {
     const lease = await pool.acquire(mirror, signal);
     let text: string;
     try {
-      text = await readSmallFile(lease.client, path);
+      text = await readSmallFile(lease.client, path, CERT_SIZE_LIMIT);
       pool.release(lease);
     } catch (error) {
       if (lease.client.closed) pool.discard(lease);

@@ -1,0 +1,37 @@
+// Commander's argument parsers: a flag whose value stands on its own is checked here, as commander
+// reads it, and a bad one is a usage error naming the flag. Flags that need each other or the
+// certificate are checked by their command; `bench` takes strings (bench/options.ts).
+
+import { InvalidArgumentError } from 'commander';
+import { parseDuration } from '../certificate/duration.js';
+
+export function durationArg(value: string): number {
+  const seconds = parseDuration(value);
+  if (seconds === undefined || seconds <= 0) throw new InvalidArgumentError('expected a duration such as 10, 2.5s or 500ms');
+  return seconds;
+}
+
+export function listOfNumbers(value: string): number[] {
+  const list = value.split(',').map(Number);
+  if (list.length === 0 || list.some((n) => !Number.isFinite(n) || n < 0)) throw new InvalidArgumentError('expected numbers separated by commas');
+  return list;
+}
+
+/** A parser of whole numbers >= min. */
+export function wholeNumber(min: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected a whole number >= ${min}`);
+    return n;
+  };
+}
+
+export function sha256Arg(value: string): string {
+  if (!/^[0-9a-fA-F]{64}$/.test(value)) throw new InvalidArgumentError('expected 64 hex digits');
+  return value.toLowerCase();
+}
+
+/** Collects a repeatable option (--cert, --fault) into a list. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}

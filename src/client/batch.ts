@@ -1,0 +1,53 @@
+// Several files through one service client, N at once (`get -j`). The workers share one director
+// (its measurements and connections); the pool's per-mirror limit decides how many of them one
+// mirror serves at once. It never prints: each outcome goes to a callback as it happens.
+
+import { AllMirrorsFailed, Interrupted, LocalError } from '../director/errors.js';
+import type { DownloadResult } from '../ftp/download-request.js';
+import type { ServiceClient } from './service-client.js';
+
+export interface BatchItem {
+  remotePath: string;
+  dest: string;
+}
+
+/** How one file ended: fetched, or one of the errors a download is expected to end with. */
+export type BatchOutcome =
+  | { item: BatchItem; result: DownloadResult }
+  | { item: BatchItem; error: AllMirrorsFailed | Interrupted | LocalError };
+
+export interface BatchOptions {
+  /** Files downloaded at once. */
+  jobs: number;
+  sha256?: string;
+  /** Called as each file ends, before the next one starts. */
+  onOutcome?: (outcome: BatchOutcome) => void;
+}
+
+/**
+ * Download every item; after an Interrupted or a LocalError no further file starts (the ones under
+ * way end on their own). Returns the outcomes in the order they came; any other error rejects.
+ */
+export async function downloadBatch(client: ServiceClient, items: BatchItem[], options: BatchOptions): Promise<BatchOutcome[]> {
+  const outcomes: BatchOutcome[] = [];
+  const queue = [...items];
+  let stop = false;
+  const report = (outcome: BatchOutcome) => {
+    outcomes.push(outcome);
+    options.onOutcome?.(outcome);
+  };
+  const worker = async () => {
+    for (let item = queue.shift(); item !== undefined && !stop; item = queue.shift()) {
+      try {
+        report({ item, result: await client.download(item.remotePath, item.dest, { sha256: options.sha256 }) });
+      } catch (error) {
+        if (!(error instanceof AllMirrorsFailed || error instanceof Interrupted || error instanceof LocalError)) throw error;
+        // A local fault (disk full) would hit the next file too; an interrupt means stop.
+        if (!(error instanceof AllMirrorsFailed)) stop = true;
+        report({ item, error });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.jobs, Math.max(1, items.length)) }, worker));
+  return outcomes;
+}
