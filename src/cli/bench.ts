@@ -14,7 +14,7 @@ import { settingsFromOptions, targetFromOptions, type BenchOptions } from '../be
 import type { BenchSettings } from '../bench/settings.js';
 import { runSweep, totalFiles, type PointPlan, type Target } from '../bench/sweep.js';
 import { toSvg } from '../bench/svg.js';
-import { faultTarget, parseFault } from '../emulator/faults.js';
+import { faultTarget } from '../emulator/faults.js';
 import { EXIT } from './exit-codes.js';
 import { interruptSignal } from './interrupt.js';
 
