@@ -6,7 +6,6 @@ import type { MirrorSpec } from '../certificate/types.js';
 import { Interrupted, RequestError } from '../director/errors.js';
 import { recordFailure, statsFor } from '../director/stats.js';
 import { classifyTransferError } from '../ftp/classify.js';
-import { DownloadRequest } from '../ftp/download-request.js';
 import type { ServiceClient } from './service-client.js';
 
 /** Probes run in parallel, this many at once. */
@@ -36,7 +35,7 @@ export async function probeAll(client: ServiceClient, signal: AbortSignal): Prom
     for (let m = queue.shift(); m; m = queue.shift()) {
       try {
         const path = client.cert.probePath ?? (await firstListedFile(client, m, signal));
-        const request = new DownloadRequest({ remotePath: path, dest: '/dev/null', pool: client.pool, events: () => {}, stall: client.stall });
+        const request = client.request(path, '/dev/null', { events: () => {} });
         await request.probe(m, signal, director.meter(m));
       } catch (error) {
         if (error instanceof Interrupted || signal.aborted) throw new Interrupted();

@@ -102,17 +102,24 @@ export class ServiceClient {
     return new ServiceClient(cert, options, loaded.state);
   }
 
-  /** Fetch one file through the director (rejects with AllMirrorsFailed, Interrupted or LocalError). */
-  async download(remotePath: string, dest: string, extra: { sha256?: string } = {}): Promise<DownloadResult> {
-    const request = new DownloadRequest({
+  /** A request for one file of this service, not yet applied. */
+  request(remotePath: string, dest: string, extra: { sha256?: string; events?: EventSink } = {}): DownloadRequest {
+    return new DownloadRequest({
+      service: this.cert.service,
       remotePath,
       dest,
       pool: this.pool,
-      events: this.events,
+      events: extra.events ?? this.events,
       stall: this.stall,
+      commandTimeoutMs: this.cert.director.connectTimeout * 1000,
       sha256: extra.sha256,
       throttle: this.options.hooks?.throttle,
     });
+  }
+
+  /** Fetch one file through the director (rejects with AllMirrorsFailed, Interrupted or LocalError). */
+  async download(remotePath: string, dest: string, extra: { sha256?: string } = {}): Promise<DownloadResult> {
+    const request = this.request(remotePath, dest, extra);
     await request.prepare();
     let result: DownloadResult;
     try {
@@ -120,7 +127,7 @@ export class ServiceClient {
     } catch (error) {
       // Every mirror has another copy than the one the partial file came from: the file changed
       // since. The old bytes are worthless; start over once.
-      if (!(error instanceof AllMirrorsFailed) || !error.attempts.every((a) => a.kind === 'mismatch')) throw error;
+      if (!(error instanceof AllMirrorsFailed) || !error.attempts.every((a) => a.kind === 'mismatch' || a.kind === 'corrupt')) throw error;
       this.options.events({ type: 'warning', message: `${remotePath}: every mirror has another copy than the partial file's; starting over` });
       await request.startOver();
       result = await this.director.apply(request);

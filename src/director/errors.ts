@@ -1,7 +1,8 @@
-// Error kinds a request reports to the director (DESIGN.md, "Error kinds"). 'slow' is ours: the
-// transfer was given up for a mirror measured much faster, which is no fault of the mirror.
+// Error kinds a request reports to the director. 'slow' is ours: the transfer was given up for a
+// mirror measured much faster, which is no fault of the mirror. 'corrupt': the mirror's bytes
+// disagree with bytes another mirror sent (it may be fast at sending garbage: its figures go).
 
-export type ErrorKind = 'unreachable' | 'busy' | 'missing' | 'stalled' | 'broken' | 'mismatch' | 'auth' | 'slow';
+export type ErrorKind = 'unreachable' | 'busy' | 'missing' | 'stalled' | 'broken' | 'mismatch' | 'auth' | 'slow' | 'corrupt';
 
 /** A service-specific failure translated into a general one, as the paper's RequestException. */
 export class RequestError extends Error {

@@ -106,6 +106,7 @@ const BASE_COOLDOWN_MS: Record<ErrorKind, number> = {
   broken: 15_000,
   mismatch: 60_000,
   auth: 300_000,
+  corrupt: 600_000, // its bytes disagreed with another mirror's
 };
 const MAX_COOLDOWN_MS = 30 * 60_000;
 const MAX_FAILURES_KEPT = 8;
@@ -118,6 +119,13 @@ export function recordFailure(s: MirrorStats, kind: ErrorKind, now: number): voi
   const base = BASE_COOLDOWN_MS[kind];
   const ms = Math.min(base * 2 ** (s.failures.length - 1), MAX_COOLDOWN_MS);
   s.cooldownUntil = Math.max(s.cooldownUntil, now + ms);
+}
+
+/** Forget what was measured of a mirror (its bytes were bad: a fast liar must not rank first). */
+export function forgetFigures(s: MirrorStats): void {
+  s.throughput = 0;
+  s.samples = 0;
+  s.weight = 0;
 }
 
 export function inCooldown(s: MirrorStats | undefined, now: number): boolean {

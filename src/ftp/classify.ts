@@ -7,8 +7,12 @@ import { FTPError } from 'basic-ftp';
 import { Interrupted, LocalError, RequestError, type ErrorKind } from '../director/errors.js';
 import type { StopReason } from './retrieve.js';
 
-function replyKind(code: number): ErrorKind {
+/** A 530 that says the server is full (proftpd: "Sorry, max 5 users -- try again later"), not that the login is wrong. */
+const FULL = /too many|max(imum)?\b.*\b(users|clients|connections)|try (again )?later/i;
+
+function replyKind(code: number, message = ''): ErrorKind {
   if (code === 421) return 'busy';
+  if (code === 530 && FULL.test(message)) return 'busy';
   if (code === 530 || code === 332) return 'auth';
   // 550 on most servers, 551 on ftp-srv, 553 for a bad name, 450 for "file busy/unavailable".
   if (code === 550 || code === 551 || code === 553 || code === 450) return 'missing';
@@ -19,7 +23,7 @@ function replyKind(code: number): ErrorKind {
 export function classifyConnectError(error: unknown): RequestError {
   if (error instanceof RequestError) return error;
   if (error instanceof FTPError) {
-    const kind = replyKind(error.code);
+    const kind = replyKind(error.code, error.message);
     return new RequestError(kind === 'missing' || kind === 'broken' ? 'unreachable' : kind, error.message, { cause: error });
   }
   // Refused, reset, DNS, timeouts: whatever stops a login that is not a reply is "unreachable".
@@ -27,10 +31,17 @@ export function classifyConnectError(error: unknown): RequestError {
   return new RequestError('unreachable', message, { cause: error });
 }
 
+/** Whether a failed transfer from an offset was the server refusing REST (it can only send from byte 0). */
+export function restRefused(error: unknown): boolean {
+  const cause = error instanceof RequestError ? error.cause : error;
+  if (!(cause instanceof FTPError)) return false;
+  return [500, 502, 504].includes(cause.code) || (cause.code === 501 && /\bREST\b/i.test(cause.message));
+}
+
 /** A failure after login: commands and transfers. */
 export function classifyTransferError(error: unknown): RequestError {
   if (error instanceof RequestError) return error;
-  if (error instanceof FTPError) return new RequestError(replyKind(error.code), error.message, { cause: error });
+  if (error instanceof FTPError) return new RequestError(replyKind(error.code, error.message), error.message, { cause: error });
   const message = error instanceof Error ? error.message : String(error);
   if (/timeout/i.test(message)) return new RequestError('stalled', message, { cause: error });
   return new RequestError('broken', message, { cause: error });
@@ -46,6 +57,7 @@ export function classifyRetrieval(
     case 'aborted':
       return new Interrupted();
     case 'local':
+    case 'rejected':
       return reason.error;
     case 'leave':
       return new RequestError('slow', reason.message);

@@ -9,7 +9,9 @@ import type { Meter, Request } from '../director/request.js';
 import type { EventSink } from '../ui/events.js';
 import { formatRate } from '../ui/format.js';
 import { DataPhase } from './data-phase.js';
-import { PartialFile } from './partial-file.js';
+import { restRefused } from './classify.js';
+import { OverlapCheck, overlapStart } from './overlap.js';
+import { PartialFile, type PartWriter } from './partial-file.js';
 import { withConnection, type FtpPool, type Lease } from './pool.js';
 import { remoteFullPath, remoteMtime, remoteSize } from './remote-file.js';
 import { retrieve } from './retrieve.js';
@@ -17,6 +19,8 @@ import type { Throttle } from './sink.js';
 import type { StallLimits } from './watchdog.js';
 
 export interface DownloadOptions {
+  /** The service the mirrors belong to: the partial file's record names it. */
+  service: string;
   /** Path of the file relative to each mirror's base directory. */
   remotePath: string;
   /** Final local path. */
@@ -25,6 +29,8 @@ export interface DownloadOptions {
   events: EventSink;
   /** When a silent transfer counts as stalled. */
   stall: StallLimits;
+  /** How long a control command (SIZE, MDTM) may take to be answered in full, ms. */
+  commandTimeoutMs: number;
   /** Expected sha256 (hex); when given, the finished file must match it. */
   sha256?: string;
   /** Minimum interval between progress events, ms. */
@@ -73,6 +79,14 @@ export class DownloadRequest implements Request<DownloadResult> {
   /** The file's last bytes, read by a probe of another mirror: the transfer stops where they begin. */
   private tail: Tail | undefined;
   private readonly started = performance.now();
+  /** Bytes written in this run: a pass over the mirrors that received some earns another. */
+  private received = 0;
+  /** Mirrors that refused REST for this file: they send from byte 0. */
+  private readonly noRest = new Set<string>();
+  /** Who sent which other bytes than the disk's, by overlap: a second mirror alike outvotes the disk. */
+  private readonly dissenters = new Map<string, string>();
+  /** Set when the bytes on disk were outvoted: why, until they are set aside. */
+  private restart: string | undefined;
 
   constructor(private readonly options: DownloadOptions) {
     this.what = options.remotePath;
@@ -80,14 +94,22 @@ export class DownloadRequest implements Request<DownloadResult> {
   }
 
   progress(): number {
-    return this.partial.length;
+    return this.received;
   }
 
   /** Look at what a previous run left, once, and announce the download. */
   async prepare(): Promise<void> {
     await this.partial.open();
+    if (this.partial.length > 0 && !this.partial.isFrom(this.options.service, this.what)) {
+      await this.setAside(`${this.partial.partPath} has no record of coming from ${this.what} of ${this.options.service}`);
+    }
     this.resumedFrom = this.partial.length;
     this.options.events({ type: 'start', file: this.what, dest: this.options.dest, size: this.partial.record?.size, offset: this.partial.length });
+  }
+
+  private async setAside(why: string): Promise<void> {
+    const aside = await this.partial.setAside();
+    this.options.events({ type: 'warning', message: `${this.what}: ${why}; set aside as ${aside}, starting over` });
   }
 
   /** Every mirror has another copy than the partial file's: the old bytes are worthless, start over. */
@@ -100,14 +122,15 @@ export class DownloadRequest implements Request<DownloadResult> {
     if (this.resumedFrom === undefined) await this.prepare();
     return withConnection(this.options.pool, mirror, signal, (ms) => meter.connected(ms), async (lease, answered) => {
       const remote = remoteFullPath(mirror, this.what);
-      const size = await remoteSize(lease, remote);
+      const size = await remoteSize(lease, remote, this.options.commandTimeoutMs);
       answered();
       this.size ??= size;
-      const mtime = await remoteMtime(lease, remote);
+      const mtime = await remoteMtime(lease, remote, this.options.commandTimeoutMs);
       this.mtime ??= mtime;
       const offset = await this.resumeOffset(mirror, size, mtime);
       this.options.events({ type: 'attempt', file: this.what, mirror: mirror.name, offset, size, reused: !lease.fresh });
       if (offset < size) await this.transfer(lease, remote, offset, size, signal, meter);
+      else if (size === 0) this.partial.writer(0).close(); // an empty file is a file too
       return this.finish(mirror, offset, size);
     });
   }
@@ -122,7 +145,7 @@ export class DownloadRequest implements Request<DownloadResult> {
     if (partial.length > size) await partial.truncate(0);
     const record = partial.record;
     if (!record || (partial.length === 0 && !record.mtime && mtime)) {
-      await partial.saveRecord(mtime ? { version: 1, remotePath: this.what, size, mtime } : { version: 1, remotePath: this.what, size });
+      await partial.saveRecord({ version: 1, service: this.options.service, remotePath: this.what, size, ...(mtime ? { mtime } : {}) });
     }
     return partial.length;
   }
@@ -154,55 +177,103 @@ export class DownloadRequest implements Request<DownloadResult> {
     this.bytesByMirror[mirror] = (this.bytesByMirror[mirror] ?? 0) + bytes;
   }
 
+  /**
+   * Fetch [offset, size) into the .part. When bytes are already on disk, the mirror first re-sends
+   * the overlap before them, which must equal the disk's; a server that refuses REST sends from
+   * byte 0, all of it checked.
+   */
   private async transfer(lease: Lease, remote: string, offset: number, size: number, signal: AbortSignal, meter: Meter): Promise<void> {
-    const { events, progressIntervalMs = 500 } = this.options;
     const mirror = lease.mirror.name;
     const writer = this.partial.writer(offset);
-    const phase = new DataPhase();
-    let lastEventAt = 0;
-    let flowing = false;
     try {
-      await retrieve(
-        lease.client,
-        remote,
-        {
-          offset,
-          size,
-          // A probe's tail, once on hand, is where this transfer may stop.
-          end: () => this.tail?.offset ?? size,
-          take: (chunk, position) => {
-            writer.write(chunk, position);
-            this.count(mirror, chunk.length);
-          },
-          progress: ({ received, firstAt }) => {
-            if (!flowing) meter.flowing();
-            flowing = true;
-            const now = performance.now();
-            if (now - lastEventAt < progressIntervalMs) return;
-            lastEventAt = now;
-            const seconds = (now - firstAt) / 1000;
-            events({ type: 'progress', file: this.what, mirror, bytes: offset + received, size, rate: seconds > 0 ? received / seconds : 0 });
-          },
-          stall: this.options.stall,
-          signal,
-          throttle: this.options.throttle,
-          review: { everyMs: LEAVE_REVIEW_MS, leave: (p) => this.leaveFor(p, size - offset, meter) },
-          mirror,
-        },
-        phase,
-      );
+      const from = overlapStart(offset, this.noRest.has(mirror));
+      try {
+        await this.receive(lease, remote, new OverlapCheck(from, offset, writer.read), size, signal, meter, writer);
+      } catch (error) {
+        if (from === 0 || !restRefused(error) || lease.client.closed) throw error;
+        this.noRest.add(mirror);
+        await this.receive(lease, remote, new OverlapCheck(0, offset, writer.read), size, signal, meter, writer);
+      }
       const tail = this.tail;
       if (tail && this.partial.length >= tail.offset && this.partial.length < size) this.appendTail(writer, tail);
     } catch (error) {
+      if (this.restart) {
+        writer.close();
+        await this.setAside(this.restart);
+        this.restart = undefined;
+        throw error;
+      }
       // Bytes past the announced size: this attempt's cannot be trusted.
       if (error instanceof RequestError && error.kind === 'mismatch') await this.partial.truncate(offset);
       throw error;
     } finally {
       writer.close();
+    }
+  }
+
+  /** One retrieval from the start of `overlap`; the bytes past it are written. */
+  private async receive(lease: Lease, remote: string, overlap: OverlapCheck, size: number, signal: AbortSignal, meter: Meter, writer: PartWriter): Promise<void> {
+    const { events, progressIntervalMs = 500 } = this.options;
+    const mirror = lease.mirror.name;
+    const { from, offset } = overlap;
+    const phase = new DataPhase();
+    let lastEventAt = 0;
+    try {
+      await retrieve(
+        lease.client,
+        remote,
+        {
+          offset: from,
+          size,
+          // A probe's tail, once on hand, is where this transfer may stop.
+          end: () => this.tail?.offset ?? size,
+          take: (chunk, position) => {
+            const rest = overlap.take(chunk, position);
+            if (rest.length < chunk.length && overlap.complete) this.judge(mirror, overlap);
+            if (rest.length === 0) return;
+            writer.write(rest, position + chunk.length - rest.length);
+            this.received += rest.length;
+            this.count(mirror, rest.length);
+          },
+          progress: ({ received, firstAt }) => {
+            if (lastEventAt === 0) meter.flowing();
+            const now = performance.now();
+            if (now - lastEventAt < progressIntervalMs) return;
+            lastEventAt = now;
+            const seconds = (now - firstAt) / 1000;
+            events({ type: 'progress', file: this.what, mirror, bytes: from + received, size, rate: seconds > 0 ? received / seconds : 0 });
+          },
+          stall: this.options.stall,
+          signal,
+          throttle: this.options.throttle,
+          review: { everyMs: LEAVE_REVIEW_MS, leave: (p) => this.leaveFor(p, size - from, meter) },
+          mirror,
+        },
+        phase,
+      );
+    } finally {
       // The data phase says how fast this mirror delivers, whether or not it finished.
       const { bytes, seconds } = phase.sample();
       if (bytes > 0) meter.transferred(bytes, seconds);
     }
+  }
+
+  /**
+   * The overlap is in: a mirror whose bytes differ from the disk's is blamed, unless another
+   * mirror already sent the same other bytes: then the disk's are the odd ones out, set aside, and
+   * the file starts over (from the next attempt on).
+   */
+  private judge(mirror: string, overlap: OverlapCheck): void {
+    const dissent = overlap.dissent();
+    if (!dissent) return;
+    const key = `${overlap.from}:${overlap.offset}:${dissent.digest}`;
+    const other = this.dissenters.get(key);
+    if (other !== undefined && other !== mirror) {
+      this.restart = `${other} and ${mirror} agree with each other, not with the bytes on disk from byte ${dissent.at}`;
+      throw new RequestError('mismatch', this.restart);
+    }
+    this.dissenters.set(key, mirror);
+    throw new RequestError('corrupt', `${mirror}'s copy differs from the bytes on disk at byte ${dissent.at}`);
   }
 
   /** Ask the policy whether to go on elsewhere; the reason to give if so. */
@@ -214,9 +285,10 @@ export class DownloadRequest implements Request<DownloadResult> {
   }
 
   /** Write the part of a probe's tail past what the transfer left on disk; the file is then whole. */
-  private appendTail(writer: { write(chunk: Buffer, position: number): void }, tail: Tail): void {
+  private appendTail(writer: PartWriter, tail: Tail): void {
     const from = this.partial.length;
     writer.write(tail.data.subarray(from - tail.offset), from);
+    this.received += this.partial.length - from;
     this.count(tail.mirror, this.partial.length - from);
   }
 
@@ -237,13 +309,13 @@ export class DownloadRequest implements Request<DownloadResult> {
   async probe(mirror: MirrorSpec, signal: AbortSignal, meter: Meter): Promise<void> {
     await withConnection(this.options.pool, mirror, signal, (ms) => meter.connected(ms), async (lease, answered) => {
       const remote = remoteFullPath(mirror, this.what);
-      const size = await remoteSize(lease, remote);
+      const size = await remoteSize(lease, remote, this.options.commandTimeoutMs);
       answered();
       if (this.size !== undefined && size !== this.size) {
         throw new RequestError('mismatch', `${mirror.name} has ${size} bytes, other mirrors ${this.size}`);
       }
       const keep = this.size === size && this.tail === undefined;
-      const mtime = keep ? await remoteMtime(lease, remote) : undefined;
+      const mtime = keep ? await remoteMtime(lease, remote, this.options.commandTimeoutMs) : undefined;
       const sameCopy = keep && !(this.mtime && mtime && this.mtime !== mtime);
       // The tail of the file: the transfer then ends by itself and the connection stays usable.
       const start = Math.max(0, size - PROBE_BYTES);

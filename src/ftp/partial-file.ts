@@ -5,7 +5,7 @@
 // looked at once per attempt, not after every step.
 
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, promises as fsp, writeSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, promises as fsp, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LocalError } from '../director/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -13,6 +13,8 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 /** What the record says of the bytes in the .part. */
 export interface PartialRecord {
   version: 1;
+  /** The service the bytes came from (records of older versions lack it). */
+  service?: string;
   remotePath: string;
   size: number;
   /** Modification time as the first mirror reported it (ISO), when it did. */
@@ -30,6 +32,8 @@ export function localFault(error: unknown, what: string): LocalError {
 export interface PartWriter {
   /** Write `chunk` at `position` (synchronous: never backpressure, so silence means the server's). */
   write(chunk: Buffer, position: number): void;
+  /** The bytes on disk at `position` (fewer at the end of the file). */
+  read(position: number, length: number): Buffer;
   close(): void;
 }
 
@@ -86,6 +90,29 @@ export class PartialFile {
   }
 
   /**
+   * Whether the bytes on disk may be this download's at all: they need a record that names this
+   * remote file of this service. A .part without one is another program's, or another file's.
+   */
+  isFrom(service: string, remotePath: string): boolean {
+    const r = this.record;
+    return !!r && r.remotePath === remotePath && (r.service === undefined || r.service === service);
+  }
+
+  /** Move the .part and its record out of the way, kept (renamed, never deleted); returns the new name. */
+  async setAside(): Promise<string> {
+    const aside = `${this.partPath}.aside-${Date.now()}`;
+    try {
+      await fsp.rename(this.partPath, aside);
+      await fsp.rm(this.recordPath, { force: true });
+    } catch (error) {
+      throw localFault(error, this.partPath);
+    }
+    this.length = 0;
+    this.record = undefined;
+    return aside;
+  }
+
+  /**
    * Why bytes on disk may not be continued from a mirror's copy, if they may not. Once a size is
    * established, a copy of another size is another file, even before any byte is on disk; the
    * modification time only matters when there are bytes to protect (peers that do not preserve
@@ -118,6 +145,14 @@ export class PartialFile {
           throw localFault(error, this.partPath);
         }
         this.length = Math.max(this.length, position + chunk.length);
+      },
+      read: (position, length) => {
+        const out = Buffer.alloc(length);
+        try {
+          return out.subarray(0, readSync(fd, out, 0, length, position));
+        } catch (error) {
+          throw localFault(error, this.partPath);
+        }
       },
       close: () => closeSync(fd),
     };

@@ -180,6 +180,9 @@ export async function withConnection<T>(
     if (lease.fresh) onConnected(lease.connectMs);
     let answered = false;
     let reusable = false;
+    // Ctrl-C ends whatever the connection is waiting for (a command's reply, a transfer).
+    const onAbort = () => lease.client.close();
+    signal.addEventListener('abort', onAbort, { once: true });
     try {
       const result = await work(lease, () => (answered = true));
       reusable = !lease.client.closed;
@@ -191,6 +194,7 @@ export async function withConnection<T>(
       reusable = error instanceof RequestError && error.kind === 'missing' && !lease.client.closed;
       throw error;
     } finally {
+      signal.removeEventListener('abort', onAbort);
       if (reusable) pool.release(lease);
       else pool.discard(lease);
     }

@@ -4,7 +4,7 @@
 // what the closed socket said.
 
 import type { Client } from 'basic-ftp';
-import { LocalError } from '../director/errors.js';
+import { LocalError, RequestError } from '../director/errors.js';
 import { classifyRetrieval } from './classify.js';
 import { DataPhase } from './data-phase.js';
 import { resync } from './resync.js';
@@ -18,6 +18,8 @@ export type StopReason =
   | { kind: 'aborted' }
   | { kind: 'stalled'; silentMs: number }
   | { kind: 'local'; error: LocalError }
+  /** The bytes were refused by their taker (they disagree with what is known of the file). */
+  | { kind: 'rejected'; error: RequestError }
   /** The policy preferred another mirror for the rest. */
   | { kind: 'leave'; message: string }
   /** The server sent past the size it announced. */
@@ -30,7 +32,10 @@ export interface RetrieveOptions {
   size: number;
   /** Where to stop reading, at most `size`: asked for every chunk, since it may come closer meanwhile. */
   end?: () => number;
-  /** Takes the bytes at `position` (writes them, or keeps them); a LocalError thrown stops the run. */
+  /**
+   * Takes the bytes at `position` (writes them, keeps them, or checks them); a LocalError thrown
+   * stops the run, a RequestError fails this mirror.
+   */
   take: (chunk: Buffer, position: number) => void;
   /** After each chunk was taken and counted. */
   progress?: (phase: DataPhase) => void;
@@ -75,6 +80,7 @@ export async function retrieve(client: Client, remote: string, options: Retrieve
         options.take(wanted < chunk.length ? chunk.subarray(0, wanted) : chunk, position);
       } catch (error) {
         if (error instanceof LocalError) stop({ kind: 'local', error });
+        else if (error instanceof RequestError) stop({ kind: 'rejected', error });
         throw error;
       }
       phase.add(wanted);

@@ -81,6 +81,8 @@ function describeKind(kind: string): string {
       return 'refused the login';
     case 'slow':
       return 'is slow';
+    case 'corrupt':
+      return "sent bytes that disagree with another mirror's";
     default:
       return kind; // stalled, broken
   }
