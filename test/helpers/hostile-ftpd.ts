@@ -4,8 +4,8 @@
 
 import net from 'node:net';
 import { posix } from 'node:path';
-import { formatMdtm } from '../../src/bench/ftpd/fsview.js';
-import { noop, raceAbort, sleep, waitEvent } from '../../src/bench/ftpd/util.js';
+import { formatMdtm } from '../../src/emulator/fsview.js';
+import { noop, raceAbort, sleep, waitEvent } from '../../src/emulator/util.js';
 import { MTIME } from './fixtures.js';
 
 export interface HostileOptions {
