@@ -1,0 +1,72 @@
+// A probe of another mirror reads the file's last bytes: a throughput sample that costs nothing
+// when the copy is the one being downloaded, since its bytes are then kept and the transfer stops
+// where they begin. The transfer still re-reads the first TAIL_CHECK_BYTES of the tail and they
+// must agree: one mirror's tail is never spliced onto another's head unchecked.
+
+import { RequestError } from '../director/errors.js';
+import type { DataPhase } from './data-phase.js';
+import type { Lease } from './pool.js';
+import { remoteMtime, remoteSize } from './remote-file.js';
+import { retrieve } from './retrieve.js';
+import type { Throttle } from './sink.js';
+import type { StallLimits } from './watchdog.js';
+
+/**
+ * A probe reads the last this-many bytes of the file: enough for a throughput sample (weighted by
+ * its size), little enough not to slow the request it runs beside on a client whose own link is
+ * the bottleneck.
+ */
+export const PROBE_BYTES = 128 * 1024;
+/** The start of a kept tail that the transfer reads too, to check that both copies agree. */
+export const TAIL_CHECK_BYTES = 16 * 1024;
+
+/** The last bytes of the file, from a probe. */
+export interface Tail {
+  offset: number;
+  data: Buffer;
+  mirror: string;
+}
+
+export interface TailProbeOptions {
+  /** The size and modification time the download established, when it did. */
+  size: number | undefined;
+  mtime: string | undefined;
+  /** Whether a tail is still wanted: asked before and once all of it is here. */
+  wanted: () => boolean;
+  /** The tail, the moment its last byte arrives (the transfer goes on meanwhile). */
+  offer: (tail: Tail) => void;
+  stall: StallLimits;
+  signal: AbortSignal;
+  throttle?: Throttle;
+  commandTimeoutMs: number;
+  /** Once the server answered SIZE (the connection is good). */
+  answered: () => void;
+}
+
+/** Read the tail of `remote` on the lease; resolves with the data phase that rates the mirror. */
+export async function probeTail(lease: Lease, remote: string, o: TailProbeOptions): Promise<DataPhase> {
+  const mirror = lease.mirror.name;
+  const size = await remoteSize(lease, remote, o.commandTimeoutMs);
+  o.answered();
+  if (o.size !== undefined && size !== o.size) throw new RequestError('mismatch', `${mirror} has ${size} bytes, other mirrors ${o.size}`);
+  const keep = o.size === size && o.wanted();
+  const mtime = keep ? await remoteMtime(lease, remote, o.commandTimeoutMs) : undefined;
+  const sameCopy = keep && !(o.mtime && mtime && o.mtime !== mtime);
+  // The tail of the file: the transfer then ends by itself and the connection stays usable.
+  const start = Math.max(0, size - PROBE_BYTES);
+  const chunks: Buffer[] = [];
+  return retrieve(lease.client, remote, {
+    offset: start,
+    size,
+    // A socket's chunks are not reused, and Buffer.concat below copies them once; retrieve never
+    // hands over more than the file's size, so this holds at most PROBE_BYTES.
+    take: (chunk) => void (sameCopy && chunks.push(chunk)),
+    progress: ({ received }) => {
+      if (sameCopy && received === size - start && o.wanted()) o.offer({ offset: start, data: Buffer.concat(chunks), mirror });
+    },
+    stall: o.stall,
+    signal: o.signal,
+    throttle: o.throttle,
+    mirror,
+  });
+}
