@@ -122,6 +122,10 @@ export class Director {
         if (bytes >= MIN_SAMPLE_BYTES) this.measuredAt.set(mirror.name, this.finished);
       },
       known: stats,
+      bestThroughput: () => {
+        const now = this.now();
+        return Math.max(0, ...this.mirrors.map((m) => this.stats[m.name]).filter((s) => s && !inCooldown(s, now)).map((s) => s!.throughput));
+      },
       leaveFor: (pace) => {
         const faster = this.fastestOther(mirror);
         return faster && this.policy.leave?.(pace, faster, this.context(request)) ? faster : undefined;

@@ -22,6 +22,8 @@ export const RETEST_SPREAD = 4;
  * the threshold (the best of 1/3, 1/2, 2/3 and 1 in the benchmark at 4 servers and 16 clients).
  */
 export const PROBE_RETEST_SHARE = 0.5;
+/** How long a finished run waits for probes under way before ending them, ms. */
+export const SETTLE_GRACE_MS = 1000;
 
 /** What exploration reads of its director. */
 export interface ExplorationHost {
@@ -47,6 +49,8 @@ export class Exploration {
   retestedFrom: string | undefined;
   /** Probes under way, by mirror. */
   private readonly probes = new Map<string, Promise<void>>();
+  /** Ends the probes under way once the work is done (a trickling mirror must not hold the exit). */
+  private ender = new AbortController();
 
   constructor(
     private readonly host: ExplorationHost,
@@ -96,7 +100,7 @@ export class Exploration {
 
   private startProbe<T>(mirror: MirrorSpec, request: Request<T>, signal: AbortSignal): void {
     const run = request
-      .probe!(mirror, signal, this.host.meter(mirror))
+      .probe!(mirror, AbortSignal.any([signal, this.ender.signal]), this.host.meter(mirror))
       .catch((error: unknown) => {
         if (error instanceof RequestError && !signal.aborted) recordFailure(statsFor(this.host.stats, mirror.name), error.kind, this.host.now());
       })
@@ -104,8 +108,19 @@ export class Exploration {
     this.probes.set(mirror.name, run);
   }
 
-  /** Wait for probes under way (before saving the state or closing connections). */
-  async settle(): Promise<void> {
-    await Promise.allSettled([...this.probes.values()]);
+  /**
+   * Wait for probes under way (before saving the state or closing connections), at most `graceMs`:
+   * then they are ended, and what they measured so far is lost.
+   */
+  async settle(graceMs = SETTLE_GRACE_MS): Promise<void> {
+    const all = Promise.allSettled([...this.probes.values()]);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs)));
+    const ended = await Promise.race([all.then(() => false), late]);
+    clearTimeout(timer);
+    if (!ended) return;
+    this.ender.abort();
+    this.ender = new AbortController();
+    await all;
   }
 }

@@ -31,6 +31,8 @@ export interface Meter {
    * disk carries over), or undefined to stay.
    */
   leaveFor(pace: TransferPace): { name: string; throughput: number } | undefined;
+  /** The fastest figure of any mirror not cooling down, this one's included (0: none measured). */
+  bestThroughput(): number;
 }
 
 /** The paper's IRequest. */

@@ -6,6 +6,7 @@
 import { FTPError } from 'basic-ftp';
 import { Interrupted, LocalError, RequestError, type ErrorKind } from '../director/errors.js';
 import type { StopReason } from './retrieve.js';
+import { CRAWL_CAP, CRAWL_SHARE } from './watchdog.js';
 
 /** A 530 that says the server is full (proftpd: "Sorry, max 5 users -- try again later"), not that the login is wrong. */
 const FULL = /too many|max(imum)?\b.*\b(users|clients|connections)|try (again )?later/i;
@@ -63,6 +64,8 @@ export function classifyRetrieval(
       return new RequestError('slow', reason.message);
     case 'stalled':
       return new RequestError('stalled', `no data from ${where.mirror} for ${(reason.silentMs / 1000).toFixed(1)} s at byte ${where.position}`);
+    case 'crawling':
+      return new RequestError('stalled', `${where.mirror} sent ${reason.rate.toFixed(0)} B/s, under the ${reason.floor.toFixed(0)} B/s floor (1/${CRAWL_SHARE} of the best mirror's, at most ${CRAWL_CAP})`);
     case 'overrun':
       return new RequestError('mismatch', `${where.mirror} sent more than the ${where.size} bytes the file has`);
     default:

@@ -13,7 +13,7 @@ import { withConnection, type FtpPool } from './pool.js';
 import { remoteFullPath, remoteMtime, remoteSize } from './remote-file.js';
 import { PROBE_BYTES, probeTail, type Tail } from './tail-probe.js';
 import type { Throttle } from './sink.js';
-import type { StallLimits } from './watchdog.js';
+import { crawlFloor, type StallLimits } from './watchdog.js';
 
 export { PROBE_BYTES } from './tail-probe.js';
 
@@ -64,6 +64,9 @@ export class DownloadRequest implements Request<DownloadResult> {
   /** Bytes written in this run: a pass over the mirrors that received some earns another. */
   private received = 0;
   private readonly transfer: FileTransfer;
+  /** The size each mirror said (SIZE), and the mirrors whose copy ended before it: their word does not count. */
+  private readonly sizes = new Map<string, number>();
+  private readonly short = new Set<string>();
 
   constructor(private readonly options: DownloadOptions) {
     this.what = options.remotePath;
@@ -116,6 +119,7 @@ export class DownloadRequest implements Request<DownloadResult> {
       const remote = remoteFullPath(mirror, this.what);
       const size = await remoteSize(lease, remote, this.options.commandTimeoutMs);
       answered();
+      this.sizes.set(mirror.name, size);
       this.size ??= size;
       const mtime = await remoteMtime(lease, remote, this.options.commandTimeoutMs);
       this.mtime ??= mtime;
@@ -131,6 +135,13 @@ export class DownloadRequest implements Request<DownloadResult> {
   private async resumeOffset(mirror: MirrorSpec, size: number, mtime: string | undefined): Promise<number> {
     const { partial } = this;
     await partial.look();
+    const kept = partial.record?.size;
+    if (kept !== undefined && kept !== size && this.discredited(kept)) {
+      await this.setAside(`the mirrors that said ${kept} bytes sent fewer; ${mirror.name} says ${size}`);
+      this.size = size;
+      this.mtime = mtime;
+      this.tail = undefined;
+    }
     const mismatch = partial.mismatch(mirror.name, size, mtime);
     if (mismatch) throw new RequestError('mismatch', mismatch);
     // More bytes than the file has: they cannot be from this file.
@@ -142,13 +153,30 @@ export class DownloadRequest implements Request<DownloadResult> {
     return partial.length;
   }
 
+  /** How many mirrors said this size, leaving out those whose copy ended before the size they said. */
+  private votes(size: number): number {
+    return [...this.sizes].filter(([m, s]) => s === size && !this.short.has(m)).length;
+  }
+
+  /** Every mirror that said this size in this run sent fewer bytes than it said: a lie, not a size. */
+  private discredited(size: number): boolean {
+    const said = [...this.sizes].filter(([, s]) => s === size);
+    return said.length > 0 && said.every(([m]) => this.short.has(m));
+  }
+
   /** The file is whole and verified: move it into place. */
   private async finish(mirror: MirrorSpec, offset: number, size: number): Promise<DownloadResult> {
     const { length } = this.partial;
     if (length !== size) {
       // The mirror ended early (e.g. a copy still being written): its bytes are a prefix of the
-      // file and stay for the next mirror.
+      // file and stay for the next mirror; its word on the size no longer counts.
+      this.short.add(mirror.name);
       throw new RequestError('mismatch', `${mirror.name} sent ${length - offset} bytes from offset ${offset}, the file has ${size}`);
+    }
+    // A copy most mirrors heard from disagree with is not the file, however whole it looks.
+    const against = [...this.sizes].filter(([m, s]) => s !== size && !this.short.has(m)).length;
+    if (against > this.votes(size)) {
+      throw new RequestError('mismatch', `${mirror.name} has ${size} bytes, ${against} other mirror(s) say otherwise`);
     }
     if (this.options.sha256) await this.verifyChecksum(mirror, this.options.sha256.toLowerCase());
     await this.partial.finalize();
@@ -188,10 +216,14 @@ export class DownloadRequest implements Request<DownloadResult> {
         wanted: () => this.probeIsFree(),
         offer: (tail) => (this.tail = tail),
         stall: this.options.stall,
+        floor: () => crawlFloor(meter.bestThroughput()),
         signal,
         throttle: this.options.throttle,
         commandTimeoutMs: this.options.commandTimeoutMs,
-        answered,
+        answered: (size) => {
+          answered();
+          this.sizes.set(mirror.name, size);
+        },
       });
       const { bytes, seconds } = phase.sample();
       meter.transferred(bytes, seconds);

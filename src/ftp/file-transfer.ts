@@ -15,7 +15,7 @@ import type { Lease } from './pool.js';
 import { retrieve } from './retrieve.js';
 import type { Throttle } from './sink.js';
 import { TAIL_CHECK_BYTES, type Tail } from './tail-probe.js';
-import type { StallLimits } from './watchdog.js';
+import { crawlFloor, type StallLimits } from './watchdog.js';
 
 /** How often a running transfer asks the policy whether to leave for a faster mirror, ms. */
 const LEAVE_REVIEW_MS = 500;
@@ -116,6 +116,7 @@ export class FileTransfer {
             events({ type: 'progress', file: what, mirror, bytes: from + received, size, rate: seconds > 0 ? received / seconds : 0 });
           },
           stall: this.ctx.stall,
+          floor: () => crawlFloor(meter.bestThroughput()),
           signal,
           throttle: this.ctx.throttle,
           review: { everyMs: LEAVE_REVIEW_MS, leave: (p) => this.leaveFor(p, size - from, meter) },

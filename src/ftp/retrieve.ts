@@ -17,6 +17,8 @@ export type StopReason =
   | { kind: 'end' }
   | { kind: 'aborted' }
   | { kind: 'stalled'; silentMs: number }
+  /** Data kept trickling, far slower than the mirrors were measured at. */
+  | { kind: 'crawling'; rate: number; floor: number }
   | { kind: 'local'; error: LocalError }
   /** The bytes were refused by their taker (they disagree with what is known of the file). */
   | { kind: 'rejected'; error: RequestError }
@@ -40,6 +42,8 @@ export interface RetrieveOptions {
   /** After each chunk was taken and counted. */
   progress?: (phase: DataPhase) => void;
   stall: StallLimits;
+  /** The slowest rate that is not a stall, bytes/s (0: none), judged over the stall timeout. */
+  floor?: () => number;
   signal: AbortSignal;
   throttle?: Throttle;
   /** Asked every `everyMs` while data flows: a reason to give the transfer up, if any. */
@@ -69,7 +73,13 @@ export async function retrieve(client: Client, remote: string, options: Retrieve
       client.close();
     }
   };
-  const watchdog = new StallWatchdog(options.stall, (silentMs) => stop({ kind: 'stalled', silentMs }));
+  const floor = options.floor && { bytesPerSecond: options.floor, windowMs: options.stall.ceilingMs };
+  const watchdog = new StallWatchdog(
+    options.stall,
+    (silentMs) => stop({ kind: 'stalled', silentMs }),
+    floor,
+    (rate, min) => stop({ kind: 'crawling', rate, floor: min }),
+  );
   const sink = new ByteSink((chunk) => {
     if (reason) return;
     const position = offset + phase.received;
@@ -84,7 +94,7 @@ export async function retrieve(client: Client, remote: string, options: Retrieve
         throw error;
       }
       phase.add(wanted);
-      watchdog.feed();
+      watchdog.feed(wanted);
       options.progress?.(phase);
     }
     if (position + chunk.length > size) stop({ kind: 'overrun' });

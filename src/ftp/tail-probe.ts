@@ -36,18 +36,20 @@ export interface TailProbeOptions {
   /** The tail, the moment its last byte arrives (the transfer goes on meanwhile). */
   offer: (tail: Tail) => void;
   stall: StallLimits;
+  /** The slowest rate that is not a stall, bytes/s. */
+  floor: () => number;
   signal: AbortSignal;
   throttle?: Throttle;
   commandTimeoutMs: number;
-  /** Once the server answered SIZE (the connection is good). */
-  answered: () => void;
+  /** Once the server answered SIZE (the connection is good), with the size it said. */
+  answered: (size: number) => void;
 }
 
 /** Read the tail of `remote` on the lease; resolves with the data phase that rates the mirror. */
 export async function probeTail(lease: Lease, remote: string, o: TailProbeOptions): Promise<DataPhase> {
   const mirror = lease.mirror.name;
   const size = await remoteSize(lease, remote, o.commandTimeoutMs);
-  o.answered();
+  o.answered(size);
   if (o.size !== undefined && size !== o.size) throw new RequestError('mismatch', `${mirror} has ${size} bytes, other mirrors ${o.size}`);
   const keep = o.size === size && o.wanted();
   const mtime = keep ? await remoteMtime(lease, remote, o.commandTimeoutMs) : undefined;
@@ -65,6 +67,7 @@ export async function probeTail(lease: Lease, remote: string, o: TailProbeOption
       if (sameCopy && received === size - start && o.wanted()) o.offer({ offset: start, data: Buffer.concat(chunks), mirror });
     },
     stall: o.stall,
+    floor: o.floor,
     signal: o.signal,
     throttle: o.throttle,
     mirror,

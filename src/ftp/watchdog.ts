@@ -22,8 +22,34 @@ const STEADY_CHUNKS = 16;
 /** The remembered longest gap decays by this factor per chunk, so an early hiccup fades. */
 const PEAK_DECAY = 0.98;
 
+/**
+ * Data slower than 1/CRAWL_SHARE of the best mirror's figure, for a whole stall timeout, is
+ * stalled; the floor never exceeds CRAWL_CAP bytes/s, so that an old figure from a faster day
+ * cannot fail an honest slow link.
+ */
+export const CRAWL_SHARE = 100;
+export const CRAWL_CAP = 32 * 1024;
+
+/** The slowloris floor for a transfer, given the best figure of any mirror. */
+export function crawlFloor(bestThroughput: number): number {
+  return Math.min(CRAWL_CAP, bestThroughput / CRAWL_SHARE);
+}
+
+/**
+ * A slowloris floor: data that keeps trickling in defeats a silence limit, so a transfer whose
+ * rate over the last `windowMs` stays under `bytesPerSecond()` counts as stalled too.
+ */
+export interface RateFloor {
+  bytesPerSecond: () => number;
+  windowMs: number;
+}
+
 export class StallWatchdog {
-  private lastByteAt = performance.now();
+  private readonly startedAt = performance.now();
+  private lastByteAt = this.startedAt;
+  /** Bytes fed so far, and (time, bytes) once per check: the window the floor is judged over. */
+  private bytes = 0;
+  private readonly marks: { at: number; bytes: number }[] = [];
   private firstByteAt = 0;
   private chunks = 0;
   private peakGapMs = 0;
@@ -33,6 +59,9 @@ export class StallWatchdog {
   constructor(
     private readonly limits: StallLimits,
     private readonly onStall: (silentMs: number) => void,
+    private readonly floor?: RateFloor,
+    /** Called instead of onStall when the rate stayed under the floor: the rate, bytes/s. */
+    private readonly onCrawl?: (rate: number, floor: number) => void,
   ) {
     const tick = Math.max(50, Math.min(250, limits.floorMs / 8));
     this.timer = setInterval(() => this.check(), tick);
@@ -40,7 +69,8 @@ export class StallWatchdog {
   }
 
   /** Bytes arrived. */
-  feed(): void {
+  feed(n = 0): void {
+    this.bytes += n;
     const now = performance.now();
     if (this.chunks === 0) this.firstByteAt = now;
     else this.peakGapMs = Math.max(now - this.lastByteAt, this.peakGapMs * PEAK_DECAY);
@@ -57,11 +87,25 @@ export class StallWatchdog {
   }
 
   private check(): void {
-    const silent = performance.now() - this.lastByteAt;
+    const now = performance.now();
+    const silent = now - this.lastByteAt;
     if (!this.fired && silent >= this.limitMs()) {
       this.fired = true;
       this.stop();
       this.onStall(silent);
+      return;
+    }
+    if (!this.floor || this.fired) return;
+    this.marks.push({ at: now, bytes: this.bytes });
+    while (this.marks.length > 1 && now - this.marks[1]!.at >= this.floor.windowMs) this.marks.shift();
+    const oldest = this.marks[0]!;
+    if (now - this.startedAt < this.floor.windowMs || now - oldest.at < this.floor.windowMs) return;
+    const rate = (this.bytes - oldest.bytes) / ((now - oldest.at) / 1000);
+    const floor = this.floor.bytesPerSecond();
+    if (rate < floor) {
+      this.fired = true;
+      this.stop();
+      this.onCrawl?.(rate, floor);
     }
   }
 
