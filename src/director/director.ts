@@ -209,6 +209,13 @@ export class Director {
   }
 
   private failed(mirror: MirrorSpec, error: RequestError): void {
+    if (error.culprit !== undefined) {
+      // Another mirror's bytes were outvoted: it is the one cooled down, with its figures gone.
+      const culprit = statsFor(this.stats, error.culprit);
+      recordFailure(culprit, 'corrupt', this.now());
+      forgetFigures(culprit);
+      return;
+    }
     const stats = statsFor(this.stats, mirror.name);
     recordFailure(stats, error.kind, this.now());
     if (error.kind === 'corrupt') forgetFigures(stats);

@@ -7,10 +7,13 @@ export type ErrorKind = 'unreachable' | 'busy' | 'missing' | 'stalled' | 'broken
 /** A service-specific failure translated into a general one, as the paper's RequestException. */
 export class RequestError extends Error {
   readonly kind: ErrorKind;
-  constructor(kind: ErrorKind, message: string, options?: { cause?: unknown }) {
+  /** The mirror at fault when it is not the one the attempt ran on (its bytes were outvoted). */
+  readonly culprit: string | undefined;
+  constructor(kind: ErrorKind, message: string, options?: { cause?: unknown; culprit?: string }) {
     super(message, options);
     this.name = 'RequestError';
     this.kind = kind;
+    this.culprit = options?.culprit;
   }
 }
 

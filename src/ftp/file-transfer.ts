@@ -44,6 +44,8 @@ export class FileTransfer {
   private readonly dissenters = new Map<string, string>();
   /** Set when the bytes on disk were outvoted: why, until they are set aside. */
   private restart: string | undefined;
+  /** The mirror whose bytes end the .part (undefined when they are from before this run). */
+  private lastWriter: string | undefined;
 
   constructor(private readonly ctx: TransferContext) {}
 
@@ -71,6 +73,7 @@ export class FileTransfer {
       if (this.restart) {
         const why = this.restart;
         this.restart = undefined;
+        this.lastWriter = undefined;
         await this.ctx.setAside(why);
       } else if (error instanceof RequestError && error.kind === 'mismatch') {
         // Bytes past the announced size: this attempt's cannot be trusted.
@@ -134,6 +137,7 @@ export class FileTransfer {
   /** Write bytes at `at`; those where a kept tail begins must equal the tail's (they count as its mirror's). */
   private write(writer: PartWriter, bytes: Buffer, at: number, mirror: string): void {
     writer.write(bytes, at);
+    this.lastWriter = mirror;
     const tail = this.ctx.tail();
     const checked = tail ? Math.max(0, at + bytes.length - Math.max(at, tail.offset)) : 0;
     if (!tail || checked === 0) return this.ctx.kept(mirror, bytes.length);
@@ -160,8 +164,9 @@ export class FileTransfer {
     const key = `${overlap.from}:${overlap.offset}:${dissent.digest}`;
     const other = this.dissenters.get(key);
     if (other !== undefined && other !== mirror) {
-      this.restart = `${other} and ${mirror} agree with each other, not with the bytes on disk from byte ${dissent.at}`;
-      throw new RequestError('mismatch', this.restart);
+      const from = this.lastWriter ? ` (from ${this.lastWriter})` : '';
+      this.restart = `${other} and ${mirror} agree with each other, not with the bytes on disk${from} from byte ${dissent.at}`;
+      throw new RequestError('mismatch', this.restart, { culprit: this.lastWriter });
     }
     this.dissenters.set(key, mirror);
     throw new RequestError('corrupt', `${mirror}'s copy differs from the bytes on disk at byte ${dissent.at}`);
@@ -179,6 +184,7 @@ export class FileTransfer {
   private appendTail(writer: PartWriter, tail: Tail): void {
     const from = this.ctx.partial.length;
     writer.write(tail.data.subarray(from - tail.offset), from);
+    this.lastWriter = tail.mirror;
     this.ctx.kept(tail.mirror, this.ctx.partial.length - from);
   }
 }

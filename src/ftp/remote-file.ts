@@ -22,8 +22,9 @@ export async function withDeadline<T>(client: Client, ms: number, what: string, 
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      client.close();
+      // Rejected first, so that this reason wins over the one closing the connection gives.
       reject(new RequestError('stalled', `no complete answer to ${what} within ${ms / 1000} s`));
+      client.close();
     }, ms);
   });
   try {
