@@ -5,6 +5,7 @@
 import type { Certificate } from '../certificate/types.js';
 import { Director } from '../director/director.js';
 import { MembershipWatcher, startingMembership } from './membership.js';
+import { quoted, remoteNameProblem } from './remote-name.js';
 import { policyByName } from '../director/policies.js';
 import { snapshot, type StateStore } from '../director/state.js';
 import { DownloadRequest, type DownloadResult } from '../ftp/download-request.js';
@@ -104,6 +105,9 @@ export class ServiceClient {
 
   /** A request for one file of this service, not yet applied. */
   request(remotePath: string, dest: string, extra: { sha256?: string; events?: EventSink } = {}): DownloadRequest {
+    // The CLI refuses such names with a usage error; this is the last line for every other caller.
+    const problem = remoteNameProblem(remotePath);
+    if (problem) throw new RangeError(`refused remote path ${quoted(remotePath)}: ${problem}`);
     return new DownloadRequest({
       service: this.cert.service,
       remotePath,
