@@ -4,6 +4,7 @@ import { isIPv6 } from 'node:net';
 import { domainToASCII } from 'node:url';
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type YAMLMap } from 'yaml';
 import { remoteNameProblem } from '../client/remote-name.js';
+import { controlCharacter } from '../util/safe-text.js';
 import { aboveBound, BOUNDS, type Bound } from './bounds.js';
 import { DURATION_EXPECTED, parseDuration } from './duration.js';
 import type { Problem } from './problems.js';
@@ -222,9 +223,13 @@ export interface MirrorUrl {
 
 /** Reads an ftp:// or ftps:// URL; gives the reason as a string when it is not one. */
 export function parseMirrorUrl(text: string): MirrorUrl | string {
+  // CR/LF would end an FTP command early and start another; no control character is ever meant.
+  const control = controlCharacter(text);
+  if (control) return `the URL contains a control character (${control})`;
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/]*)(.*)$/s.exec(text);
   const [, scheme = '', authority = '', path = ''] = m ?? [];
-  if (!m) return `not a URL: ${JSON.stringify(text)}; expected ftp://host[:port]/path`;
+  // No URL syntax says where a password ends: everything up to the last "@" is withheld.
+  if (!m) return `not a URL: ${JSON.stringify(text.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/*)?.*@/s, '$1***@'))}; expected ftp://host[:port]/path`;
   const protocol = scheme.toLowerCase();
   if (protocol !== 'ftp' && protocol !== 'ftps') {
     return `unsupported scheme '${scheme}://'; expected ftp:// or ftps://`;
@@ -240,6 +245,8 @@ export function parseMirrorUrl(text: string): MirrorUrl | string {
   } catch {
     return 'bad percent-encoding in the user name';
   }
+  const userControl = user === undefined ? undefined : controlCharacter(user);
+  if (userControl) return `the user name contains an encoded control character (${userControl})`;
 
   const hp = /^(?:\[([^\]]*)\]|([^:[\]]*))(?::(.*))?$/s.exec(hostPort);
   if (!hp) return `invalid host ${JSON.stringify(hostPort)}`;
@@ -268,6 +275,8 @@ export function parseMirrorUrl(text: string): MirrorUrl | string {
   } catch {
     return 'bad percent-encoding in the path';
   }
+  const pathControl = controlCharacter(decoded);
+  if (pathControl) return `the path contains an encoded control character (${pathControl})`;
   const result: MirrorUrl = {
     url: `${scheme}://${hostPort}${path}`,
     protocol,
