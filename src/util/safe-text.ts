@@ -42,3 +42,13 @@ export function maskPasswords(text: string): string {
 export function safeForMessage(text: string): string {
   return printable(maskPasswords(text));
 }
+
+/** A copy of plain data (events, JSON output) with maskPasswords applied to every string in it. */
+export function maskPasswordsDeep<T>(value: T): T {
+  if (typeof value === 'string') return maskPasswords(value) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => maskPasswordsDeep(v)) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskPasswordsDeep(v)])) as T;
+  }
+  return value;
+}
