@@ -47,9 +47,9 @@ export function destinationFor(name: string, options: DestinationOptions): strin
   return dest;
 }
 
-/** The name in quotes, control characters escaped, for messages. */
+/** The name in quotes, backslashes and control characters escaped (so "\\r" and CR differ), for messages. */
 export function quoted(name: string): string {
-  return `"${printable(name)}"`;
+  return `"${printable(name.replace(/\\/g, '\\\\'))}"`;
 }
 
 export interface CheckedNames {
