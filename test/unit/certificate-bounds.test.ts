@@ -1,24 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { aboveBound, BOUNDS, describeBound, MAX_TIMER_MS, timerMs } from '../../src/certificate/bounds.js';
-import { CertificateError, parseCertificate, type Problem } from '../../src/certificate/load.js';
-
-const FILE = 'mirrors.yaml';
-
-function problemsOf(text: string): Problem[] {
-  try {
-    parseCertificate(text, FILE);
-  } catch (err) {
-    expect(err).toBeInstanceOf(CertificateError);
-    return (err as CertificateError).problems;
-  }
-  throw new Error('expected the certificate to be rejected');
-}
-
-function onlyProblem(text: string): Problem {
-  const problems = problemsOf(text);
-  expect(problems).toHaveLength(1);
-  return problems[0]!;
-}
+import { parseCertificate } from '../../src/certificate/load.js';
+import { FILE, onlyProblem, problemsOf } from '../helpers/cert-problems.js';
 
 describe('bounds', () => {
   it('keeps every duration bound below what a timer can hold', () => {

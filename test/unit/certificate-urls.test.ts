@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { CertificateError, parseCertificate, type Problem } from '../../src/certificate/load.js';
+import { CertificateError } from '../../src/certificate/load.js';
 import { parseMirrorUrl } from '../../src/certificate/schema.js';
 import { bootstrapCertificate, FileSource, sourceFor } from '../../src/certificate/sources.js';
-
-const FILE = 'mirrors.yaml';
-
-function problemsOf(text: string, origin = FILE): Problem[] {
-  try {
-    parseCertificate(text, origin);
-  } catch (err) {
-    expect(err).toBeInstanceOf(CertificateError);
-    return (err as CertificateError).problems;
-  }
-  throw new Error('expected the certificate to be rejected');
-}
+import { FILE, problemsOf } from '../helpers/cert-problems.js';
 
 function sourceError(spec: string): CertificateError {
   try {
