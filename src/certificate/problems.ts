@@ -1,5 +1,7 @@
 // What is wrong with a certificate, with the place of each problem, so all can be fixed in one go.
 
+import { maskPasswords, safeForMessage } from '../util/safe-text.js';
+
 export interface Problem {
   /** The certificate's origin (file path or URL). */
   file: string;
@@ -21,8 +23,10 @@ export function formatProblem(p: Problem): string {
 export class CertificateError extends Error {
   readonly problems: Problem[];
   constructor(problems: Problem[]) {
-    super(problems.map(formatProblem).join('\n'));
+    // A problem never repeats a password given in a URL, wherever the URL came from.
+    const masked = problems.map((p) => ({ ...p, file: safeForMessage(p.file), message: maskPasswords(p.message) }));
+    super(masked.map(formatProblem).join('\n'));
     this.name = 'CertificateError';
-    this.problems = problems;
+    this.problems = masked;
   }
 }

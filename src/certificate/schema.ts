@@ -3,6 +3,9 @@
 import { isIPv6 } from 'node:net';
 import { domainToASCII } from 'node:url';
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type YAMLMap } from 'yaml';
+import { remoteNameProblem } from '../client/remote-name.js';
+import { controlCharacter } from '../util/safe-text.js';
+import { aboveBound, BOUNDS, type Bound } from './bounds.js';
 import { DURATION_EXPECTED, parseDuration } from './duration.js';
 import type { Problem } from './problems.js';
 import { POLICY_NAMES, type Certificate, type DirectorSettings, type MirrorSpec } from './types.js';
@@ -147,14 +150,30 @@ function nonEmptyString(ck: Checker, f: Field, key: string): string | undefined 
   return undefined;
 }
 
-function positiveInteger(ck: Checker, f: Field, key: string): number | undefined {
+/** A path on each mirror (membership, probe): the same rules as a name given to `get`. */
+function mirrorPath(ck: Checker, f: Field, key: string): string | undefined {
+  const path = nonEmptyString(ck, f, key);
+  const problem = path === undefined ? undefined : remoteNameProblem(path);
+  if (problem) ck.report(placeOf(f), key, `not a usable path on a mirror: ${problem}`);
+  return problem ? undefined : path;
+}
+
+/** Reports a value above its bound; true when the value is within. */
+function withinBound(ck: Checker, f: Field, key: string, value: number, bound: Bound): boolean {
+  const problem = aboveBound(value, bound);
+  if (problem) ck.report(placeOf(f), key, `${problem}, got ${describe(f.value)}`);
+  return !problem;
+}
+
+function positiveInteger(ck: Checker, f: Field, key: string, bound: Bound): number | undefined {
   const v = isScalar(f.value) ? f.value.value : undefined;
-  if (typeof v === 'number' && Number.isInteger(v) && v >= 1) return v;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 1) return withinBound(ck, f, key, v, bound) ? v : undefined;
   ck.report(placeOf(f), key, `expected an integer >= 1, got ${describe(f.value)}`);
   return undefined;
 }
 
-function duration(ck: Checker, f: Field, key: string, positive: boolean): number | undefined {
+function duration(ck: Checker, f: Field, key: string, bound: Bound): number | undefined {
+  const positive = !!bound.aboveZero;
   const seconds = parseDuration(isScalar(f.value) ? f.value.value : undefined);
   if (seconds === undefined) {
     ck.report(placeOf(f), key, `${DURATION_EXPECTED}, got ${describe(f.value)}`);
@@ -164,7 +183,7 @@ function duration(ck: Checker, f: Field, key: string, positive: boolean): number
     ck.report(placeOf(f), key, `must be greater than 0, got ${describe(f.value)}`);
     return undefined;
   }
-  return seconds;
+  return withinBound(ck, f, key, seconds, bound) ? seconds : undefined;
 }
 
 function directorSettings(ck: Checker, f: Field): DirectorSettings | undefined {
@@ -186,9 +205,9 @@ function directorSettings(ck: Checker, f: Field): DirectorSettings | undefined {
     }
   }
   const stall = d.get('stall_timeout');
-  if (stall) settings.stallTimeout = duration(ck, stall, 'director.stall_timeout', true) ?? 0;
+  if (stall) settings.stallTimeout = duration(ck, stall, 'director.stall_timeout', BOUNDS.stall_timeout) ?? 0;
   const connect = d.get('connect_timeout');
-  if (connect) settings.connectTimeout = duration(ck, connect, 'director.connect_timeout', true) ?? 0;
+  if (connect) settings.connectTimeout = duration(ck, connect, 'director.connect_timeout', BOUNDS.connect_timeout) ?? 0;
   return ck.problems.length === before ? settings : undefined;
 }
 
@@ -204,9 +223,13 @@ export interface MirrorUrl {
 
 /** Reads an ftp:// or ftps:// URL; gives the reason as a string when it is not one. */
 export function parseMirrorUrl(text: string): MirrorUrl | string {
+  // CR/LF would end an FTP command early and start another; no control character is ever meant.
+  const control = controlCharacter(text);
+  if (control) return `the URL contains a control character (${control})`;
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/]*)(.*)$/s.exec(text);
   const [, scheme = '', authority = '', path = ''] = m ?? [];
-  if (!m) return `not a URL: ${JSON.stringify(text)}; expected ftp://host[:port]/path`;
+  // No URL syntax says where a password ends: everything up to the last "@" is withheld.
+  if (!m) return `not a URL: ${JSON.stringify(text.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/*)?.*@/s, '$1***@'))}; expected ftp://host[:port]/path`;
   const protocol = scheme.toLowerCase();
   if (protocol !== 'ftp' && protocol !== 'ftps') {
     return `unsupported scheme '${scheme}://'; expected ftp:// or ftps://`;
@@ -222,6 +245,8 @@ export function parseMirrorUrl(text: string): MirrorUrl | string {
   } catch {
     return 'bad percent-encoding in the user name';
   }
+  const userControl = user === undefined ? undefined : controlCharacter(user);
+  if (userControl) return `the user name contains an encoded control character (${userControl})`;
 
   const hp = /^(?:\[([^\]]*)\]|([^:[\]]*))(?::(.*))?$/s.exec(hostPort);
   if (!hp) return `invalid host ${JSON.stringify(hostPort)}`;
@@ -250,6 +275,8 @@ export function parseMirrorUrl(text: string): MirrorUrl | string {
   } catch {
     return 'bad percent-encoding in the path';
   }
+  const pathControl = controlCharacter(decoded);
+  if (pathControl) return `the path contains an encoded control character (${pathControl})`;
   const result: MirrorUrl = {
     url: `${scheme}://${hostPort}${path}`,
     protocol,
@@ -317,7 +344,7 @@ function mirror(ck: Checker, item: unknown, path: string, fallbackAt: number): M
       result.named = true;
     }
     const max = f.get('max_connections');
-    if (max) spec.maxConnections = positiveInteger(ck, max, `${path}.max_connections`);
+    if (max) spec.maxConnections = positiveInteger(ck, max, `${path}.max_connections`, BOUNDS.max_connections);
     const user = f.get('user');
     if (user) {
       spec.user = nonEmptyString(ck, user, `${path}.user`);
@@ -409,11 +436,11 @@ export function checkCertificate(
   const service = serviceField && nonEmptyString(ck, serviceField, 'service');
 
   const ttlField = top.get('ttl');
-  const ttl = ttlField && duration(ck, ttlField, 'ttl', false);
+  const ttl = ttlField && duration(ck, ttlField, 'ttl', BOUNDS.ttl);
   const membershipField = top.get('membership');
-  const membershipPath = membershipField && nonEmptyString(ck, membershipField, 'membership');
+  const membershipPath = membershipField && mirrorPath(ck, membershipField, 'membership');
   const probeField = top.get('probe');
-  const probePath = probeField && nonEmptyString(ck, probeField, 'probe');
+  const probePath = probeField && mirrorPath(ck, probeField, 'probe');
   const directorField = top.get('director');
   const director = directorField ? directorSettings(ck, directorField) : { ...DEFAULT_DIRECTOR };
 

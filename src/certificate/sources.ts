@@ -9,6 +9,7 @@ import { Client } from 'basic-ftp';
 import { join } from 'node:path';
 import { readSmallFile, type SizeLimit } from '../ftp/read-small-file.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { controlCharacter, maskPasswords, safeForMessage } from '../util/safe-text.js';
 import { parseMirrorUrl } from './schema.js';
 import { CertificateError, parseCertificate } from './load.js';
 import { resolveCredentials } from './credentials.js';
@@ -19,7 +20,7 @@ export const MAX_CERT_BYTES = 1024 * 1024;
 export const CERT_SIZE_LIMIT: SizeLimit = { bytes: MAX_CERT_BYTES, message: 'larger than a certificate can be' };
 
 export interface CertificateSource {
-  /** The file path or URL, for messages. */
+  /** The file path or URL, for messages (a password in it masked). */
   readonly origin: string;
   /** The certificate's text. */
   read(timeoutMs: number): Promise<string>;
@@ -33,9 +34,12 @@ export class FileSource implements CertificateSource {
 }
 
 export class HttpSource implements CertificateSource {
-  constructor(readonly origin: string) {}
+  readonly origin: string;
+  constructor(private readonly url: string) {
+    this.origin = maskPasswords(url);
+  }
   async read(timeoutMs: number): Promise<string> {
-    const response = await fetch(this.origin, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
+    const response = await fetch(this.url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     const text = await response.text();
     if (text.length > CERT_SIZE_LIMIT.bytes) throw new Error(CERT_SIZE_LIMIT.message);
@@ -44,9 +48,12 @@ export class HttpSource implements CertificateSource {
 }
 
 export class FtpSource implements CertificateSource {
-  constructor(readonly origin: string) {}
+  readonly origin: string;
+  constructor(private readonly url: string) {
+    this.origin = maskPasswords(url);
+  }
   async read(timeoutMs: number): Promise<string> {
-    const parsed = parseMirrorUrl(this.origin);
+    const parsed = parseMirrorUrl(this.url);
     if (typeof parsed === 'string') throw new Error(parsed);
     const spec: MirrorSpec = { ...parsed, name: `${parsed.host}:${parsed.port}`, maxConnections: 1 };
     const client = new Client(timeoutMs);
@@ -63,10 +70,39 @@ export class FtpSource implements CertificateSource {
   }
 }
 
+/**
+ * The source a --cert value names. A URL that can never be read (a control character, a
+ * password, a bad host) throws a CertificateError at once: it is the user's to fix, not a source
+ * that is down for now and may be skipped for the next one or the cache.
+ */
 export function sourceFor(spec: string): CertificateSource {
-  if (/^https?:\/\//i.test(spec)) return new HttpSource(spec);
-  if (/^ftps?:\/\//i.test(spec)) return new FtpSource(spec);
+  const isHttp = /^https?:\/\//i.test(spec);
+  const isFtp = /^ftps?:\/\//i.test(spec);
+  if (isHttp || isFtp) {
+    const problem = urlSourceProblem(spec, isFtp);
+    if (problem) throw new CertificateError([{ file: safeForMessage(spec), line: 0, column: 0, key: '', message: problem }]);
+  }
+  if (isHttp) return new HttpSource(spec);
+  if (isFtp) return new FtpSource(spec);
   return new FileSource(spec);
+}
+
+function urlSourceProblem(spec: string, ftp: boolean): string | undefined {
+  const control = controlCharacter(spec);
+  if (control) return `the URL contains a control character (${control})`;
+  if (ftp) {
+    const parsed = parseMirrorUrl(spec);
+    return typeof parsed === 'string' ? parsed : undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(spec);
+  } catch {
+    return 'not a valid http(s) URL';
+  }
+  if (url.password) return 'the URL contains a password; passwords are not given on the command line';
+  if (url.username) return 'a user name in an http(s) URL is not supported';
+  return undefined;
 }
 
 interface CacheMeta {
@@ -121,16 +157,19 @@ export interface BootstrapOptions {
  */
 export async function bootstrapCertificate(specs: string[], options: BootstrapOptions = {}): Promise<Bootstrapped> {
   const now = options.now ?? Date.now();
+  // Every source is checked before any is read: a URL that can never work is a usage error.
+  const sources = specs.map(sourceFor);
   const cached = options.cache ? await options.cache.read(specs) : undefined;
+  // A cache written before origins were masked may hold a password.
+  if (cached) cached.meta.origin = maskPasswords(cached.meta.origin);
   const cachedCert = cached ? tryParse(cached.text, `${cached.meta.origin} (cached ${cached.meta.fetchedAt})`) : undefined;
   // A local file is always read as it is now; only remote sources are spared while the cache is fresh.
-  const remoteOnly = specs.every((spec) => !(sourceFor(spec) instanceof FileSource));
+  const remoteOnly = sources.every((source) => !(source instanceof FileSource));
   if (remoteOnly && cachedCert?.ttl !== undefined && now - Date.parse(cached!.meta.fetchedAt) < cachedCert.ttl * 1000) {
     return { cert: cachedCert, from: 'cache', warnings: [] };
   }
   const failures: CertificateError[] = [];
-  for (const spec of specs) {
-    const source = sourceFor(spec);
+  for (const source of sources) {
     let text: string;
     try {
       text = await source.read(options.timeoutMs ?? 10_000);

@@ -3,11 +3,15 @@
 // certificate are checked by their command; `bench` takes strings (bench/options.ts).
 
 import { InvalidArgumentError } from 'commander';
+import { aboveBound, BOUNDS } from '../certificate/bounds.js';
 import { parseDuration } from '../certificate/duration.js';
 
+/** --stall-timeout: the same range as the certificate's stall_timeout. */
 export function durationArg(value: string): number {
   const seconds = parseDuration(value);
   if (seconds === undefined || seconds <= 0) throw new InvalidArgumentError('expected a duration such as 10, 2.5s or 500ms');
+  const problem = aboveBound(seconds, BOUNDS.stall_timeout);
+  if (problem) throw new InvalidArgumentError(problem);
   return seconds;
 }
 

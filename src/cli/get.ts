@@ -2,8 +2,8 @@
 // each outcome to the exit code. It never picks a mirror.
 
 import { readFile } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
 import { downloadBatch, type BatchOutcome } from '../client/batch.js';
+import { checkRemoteNames } from '../client/remote-name.js';
 import { ServiceClient } from '../client/service-client.js';
 import type { PolicyName } from '../certificate/types.js';
 import { AllMirrorsFailed, Interrupted } from '../director/errors.js';
@@ -31,13 +31,19 @@ export interface GetOptions extends CertOptions {
   jobs?: number;
 }
 
+export interface ListEntry {
+  path: string;
+  /** 1-based line in the list. */
+  line: number;
+}
+
 /** Remote paths from a list: one a line; blank lines and # comments skipped (as wget -i, aria2 -i). */
-export async function readList(file: string): Promise<string[]> {
+export async function readList(file: string): Promise<ListEntry[]> {
   const text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
   return text
     .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'));
+    .map((l, i) => ({ path: l.trim(), line: i + 1 }))
+    .filter((e) => e.path && !e.path.startsWith('#'));
 }
 
 async function readStdin(): Promise<string> {
@@ -48,13 +54,14 @@ async function readStdin(): Promise<string> {
 
 export async function runGet(paths: string[], options: GetOptions): Promise<number> {
   const reporter = createReporter({ json: !!options.json, quiet: !!options.quiet });
-  let all: string[];
+  let listed: ListEntry[];
   try {
-    all = [...paths, ...(options.inputFile ? await readList(options.inputFile) : [])];
+    listed = options.inputFile ? await readList(options.inputFile) : [];
   } catch (error) {
     reporter.note(`smartftp get: cannot read ${options.inputFile}: ${(error as Error).message}`);
     return EXIT.usage;
   }
+  const all = [...paths, ...listed.map((e) => e.path)];
   if (all.length === 0) {
     reporter.note('smartftp get: no file named (give paths, or -i FILE)');
     return EXIT.usage;
@@ -63,7 +70,14 @@ export async function runGet(paths: string[], options: GetOptions): Promise<numb
     reporter.note('smartftp get: -o names one file; use -d DIR for several');
     return EXIT.usage;
   }
-  const dests = all.map((p) => resolve(options.output ?? resolve(options.dir ?? '.', basename(p))));
+  // Before any connection: a bad name could inject an FTP command or write outside -d DIR.
+  const listName = options.inputFile === '-' ? 'stdin' : options.inputFile;
+  const from = (i: number) => (i < paths.length ? undefined : `${listName} line ${listed[i - paths.length]!.line}`);
+  const { dests, problems } = checkRemoteNames(all, { output: options.output, dir: options.dir }, from);
+  if (problems.length > 0) {
+    for (const problem of problems) reporter.note(`smartftp get: ${problem}`);
+    return EXIT.usage;
+  }
   const clash = dests.find((d, i) => dests.indexOf(d) !== i);
   if (clash) {
     reporter.note(`smartftp get: two of the files would both be written to ${clash}`);

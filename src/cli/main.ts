@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { POLICY_NAMES } from '../certificate/types.js';
 import type { BenchOptions } from '../bench/options.js';
+import { maskPasswords } from '../util/safe-text.js';
 import { collect, durationArg, listOfNumbers, sha256Arg, wholeNumber } from './args.js';
 import { runBench } from './bench.js';
 import { runCertCheck } from './cert.js';
@@ -25,7 +26,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .description('A smart FTP downloader: one director, many peer mirrors, failover with resume.')
     .version('0.1.0')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(maskPasswords(s)) });
 
   program
     .command('get')
@@ -112,7 +113,7 @@ export async function main(argv: string[]): Promise<number> {
         ? EXIT.ok
         : EXIT.usage;
     }
-    process.stderr.write(`smartftp: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.stderr.write(maskPasswords(`smartftp: ${error instanceof Error ? error.stack ?? error.message : String(error)}`) + '\n');
     return EXIT.failed;
   }
   return code;

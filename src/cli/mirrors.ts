@@ -9,6 +9,7 @@ import { defaultStateDir, StateStore } from '../director/state.js';
 import { emptyStats, inCooldown, type MirrorStats } from '../director/stats.js';
 import { createReporter } from '../ui/reporter.js';
 import { formatRate } from '../ui/format.js';
+import { maskPasswords, maskPasswordsDeep } from '../util/safe-text.js';
 import { textTable } from '../ui/text-table.js';
 import { EXIT } from './exit-codes.js';
 import { interruptSignal } from './interrupt.js';
@@ -39,7 +40,8 @@ export function describeState(s: MirrorStats, now: number): string {
 function row(m: MirrorSpec, s: MirrorStats, now: number): MirrorRow {
   return {
     name: m.name,
-    url: m.url,
+    // Certificates refuse passwords in URLs, but an adopted list comes from the state file.
+    url: maskPasswords(m.url),
     state: describeState(s, now),
     throughput: Math.round(s.throughput),
     latencyMs: Math.round(s.latencyMs),
@@ -72,7 +74,8 @@ export async function runMirrors(options: MirrorsOptions): Promise<number> {
   const now = Date.now();
   const rows = client.director.mirrors.map((m) => row(m, client.director.stats[m.name] ?? emptyStats(), now));
   if (options.json) {
-    process.stdout.write(JSON.stringify({ service: cert.service, mirrors: rows.map((r) => ({ ...r, probeError: errors[r.name] })) }, null, 2) + '\n');
+    const out = { service: cert.service, mirrors: rows.map((r) => ({ ...r, probeError: errors[r.name] })) };
+    process.stdout.write(JSON.stringify(maskPasswordsDeep(out), null, 2) + '\n');
   } else {
     const header = ['MIRROR', 'STATE', 'THROUGHPUT', 'LATENCY', 'SAMPLES', 'LAST USED'];
     const cells = rows.map((r) => [
@@ -83,9 +86,9 @@ export async function runMirrors(options: MirrorsOptions): Promise<number> {
       String(r.samples),
       r.lastUsed ?? '-',
     ]);
-    process.stdout.write(`${cert.service}: ${rows.length} mirror(s)\n`);
-    for (const line of textTable(header, cells, { align: header.map(() => 'left'), rule: false })) process.stdout.write(line + '\n');
-    for (const [name, message] of Object.entries(errors)) process.stdout.write(`probe ${name}: ${message}\n`);
+    const lines = [`${cert.service}: ${rows.length} mirror(s)`, ...textTable(header, cells, { align: header.map(() => 'left'), rule: false })];
+    for (const [name, message] of Object.entries(errors)) lines.push(`probe ${name}: ${message}`);
+    for (const line of lines) process.stdout.write(maskPasswords(line) + '\n');
   }
   return code;
 }

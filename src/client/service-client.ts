@@ -2,9 +2,11 @@
 // the membership watcher, wired together. The CLI commands and the benchmark's fleet use this; it
 // never prints (events go to the sink).
 
+import { timerMs } from '../certificate/bounds.js';
 import type { Certificate } from '../certificate/types.js';
 import { Director } from '../director/director.js';
 import { MembershipWatcher, startingMembership } from './membership.js';
+import { quoted, remoteNameProblem } from './remote-name.js';
 import { policyByName } from '../director/policies.js';
 import { snapshot, type StateStore } from '../director/state.js';
 import { DownloadRequest, type DownloadResult } from '../ftp/download-request.js';
@@ -66,14 +68,15 @@ export class ServiceClient {
     const connectTimeout = cert.director.connectTimeout;
     this.signal = options.signal ?? new AbortController().signal;
     this.events = options.singleConnection ? this.hangingUpIdle(options.events) : options.events;
+    // The certificate's bounds keep these far below a timer's limit; timerMs holds for any caller.
     this.stall = {
-      ceilingMs: stallTimeout * 1000,
-      floorMs: options.adaptiveStall === false ? stallTimeout * 1000 : Math.min(ADAPTIVE_STALL_FLOOR_MS, stallTimeout * 1000),
+      ceilingMs: timerMs(stallTimeout),
+      floorMs: options.adaptiveStall === false ? timerMs(stallTimeout) : Math.min(ADAPTIVE_STALL_FLOOR_MS, timerMs(stallTimeout)),
     };
     this.pool = new FtpPool({
-      connectTimeoutMs: connectTimeout * 1000,
+      connectTimeoutMs: timerMs(connectTimeout),
       // basic-ftp's own timeout is only a backstop behind our stall watchdog.
-      idleTimeoutMs: (Math.max(stallTimeout, connectTimeout) + 5) * 1000,
+      idleTimeoutMs: timerMs(Math.max(stallTimeout, connectTimeout) + 5),
       onConnect: options.hooks?.onConnect,
     });
     this.director = new Director({
@@ -104,6 +107,9 @@ export class ServiceClient {
 
   /** A request for one file of this service, not yet applied. */
   request(remotePath: string, dest: string, extra: { sha256?: string; events?: EventSink } = {}): DownloadRequest {
+    // The CLI refuses such names with a usage error; this is the last line for every other caller.
+    const problem = remoteNameProblem(remotePath);
+    if (problem) throw new RangeError(`refused remote path ${quoted(remotePath)}: ${problem}`);
     return new DownloadRequest({
       service: this.cert.service,
       remotePath,
@@ -111,7 +117,7 @@ export class ServiceClient {
       pool: this.pool,
       events: extra.events ?? this.events,
       stall: this.stall,
-      commandTimeoutMs: this.cert.director.connectTimeout * 1000,
+      commandTimeoutMs: timerMs(this.cert.director.connectTimeout),
       sha256: extra.sha256,
       throttle: this.options.hooks?.throttle,
     });

@@ -2,6 +2,7 @@
 // lines otherwise. The only place besides the CLI commands that writes to the console.
 
 import cliProgress from 'cli-progress';
+import { maskPasswords, maskPasswordsDeep } from '../util/safe-text.js';
 import type { SmartEvent } from './events.js';
 import { formatBytes, formatRate } from './format.js';
 
@@ -22,10 +23,24 @@ export interface ReporterOptions {
 export function createReporter(options: ReporterOptions): Reporter {
   const stdout = options.stdout ?? process.stdout;
   const stderr = options.stderr ?? process.stderr;
-  if (options.json) return new JsonReporter(stdout, stderr);
-  if (options.quiet) return new LineReporter(stderr, true);
-  if (stderr.isTTY) return new BarReporter(stderr);
-  return new LineReporter(stderr, false);
+  if (options.json) return new Masking(new JsonReporter(stdout, stderr));
+  if (options.quiet) return new Masking(new LineReporter(stderr, true));
+  if (stderr.isTTY) return new Masking(new BarReporter(stderr));
+  return new Masking(new LineReporter(stderr, false));
+}
+
+/** Whatever a message quotes (a mirror's reply, an origin), a password in a URL is never printed. */
+class Masking implements Reporter {
+  constructor(private readonly inner: Reporter) {}
+  event(e: SmartEvent): void {
+    this.inner.event(maskPasswordsDeep(e));
+  }
+  note(line: string): void {
+    this.inner.note(maskPasswords(line));
+  }
+  close(): void {
+    this.inner.close();
+  }
 }
 
 class JsonReporter implements Reporter {

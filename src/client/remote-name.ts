@@ -1,0 +1,81 @@
+// A remote name is ours to choose, but it becomes both an FTP command argument and a local file
+// name: one that could inject a command, climb out of the mirror's base directory, or land the
+// download (or its .part) outside the directory it was meant for is refused before any connection.
+//
+// A leading "/" keeps its old meaning: the name is still relative to each mirror's base directory
+// (ftp/remote-file.ts strips it). "." segments and repeated "/" are harmless; ".." never is.
+
+import { basename, dirname, resolve } from 'node:path';
+import { controlCharacter, printable } from '../util/safe-text.js';
+
+/** Why `name` may not be fetched, or undefined when it may. */
+export function remoteNameProblem(name: string): string | undefined {
+  if (name.trim() === '') return 'the name is empty';
+  const control = controlCharacter(name);
+  if (control) return `it contains a control character (${control})`;
+  // Some servers take "\" as a separator too: a ".." between backslashes climbs as well.
+  const segments = name.split(/[/\\]/);
+  if (segments.includes('..')) return 'a ".." segment is not allowed';
+  if (segments.every((s) => s === '' || s === '.')) return 'it names no file, only a directory ("/" or ".")';
+  return undefined;
+}
+
+/** The file name a remote name is saved under: its last segment ("pub/x/." and "pub/x/" give "x"). */
+export function localName(name: string): string {
+  return name.split('/').filter((s) => s !== '' && s !== '.').at(-1) ?? '';
+}
+
+export interface DestinationOptions {
+  /** -o: the file, as the user named it. */
+  output?: string;
+  /** -d: the directory the file goes into (default "."). */
+  dir?: string;
+}
+
+/**
+ * Where the file goes: -o as given, else DIR/<last segment>. Throws when the result would not be
+ * a file directly inside DIR (a name the local system reads as "..", a drive or a path).
+ */
+export function destinationFor(name: string, options: DestinationOptions): string {
+  if (options.output !== undefined) return resolve(options.output);
+  const dir = resolve(options.dir ?? '.');
+  const local = localName(name);
+  const dest = resolve(dir, local);
+  if (local === '' || local === '.' || local === '..' || dirname(dest) !== dir || basename(dest) !== local) {
+    throw new Error(`it would not be saved inside ${printable(dir)}`);
+  }
+  return dest;
+}
+
+/** The name in quotes, backslashes and control characters escaped (so "\\r" and CR differ), for messages. */
+export function quoted(name: string): string {
+  return `"${printable(name.replace(/\\/g, '\\\\'))}"`;
+}
+
+export interface CheckedNames {
+  /** Destination of each name, in order. */
+  dests: string[];
+  /** One line per refused name. */
+  problems: string[];
+}
+
+/** Checks every name and its destination; `from` says where a name came from, for messages. */
+export function checkRemoteNames(names: readonly string[], options: DestinationOptions, from?: (i: number) => string | undefined): CheckedNames {
+  const dests: string[] = [];
+  const problems: string[] = [];
+  names.forEach((name, i) => {
+    const where = from?.(i);
+    const label = `${quoted(name)}${where ? ` (${where})` : ''}`;
+    const problem = remoteNameProblem(name);
+    if (problem) {
+      problems.push(`refused remote path ${label}: ${problem}`);
+      return;
+    }
+    try {
+      dests.push(destinationFor(name, options));
+    } catch (error) {
+      problems.push(`refused remote path ${label}: ${(error as Error).message}`);
+    }
+  });
+  return { dests, problems };
+}
