@@ -21,6 +21,8 @@ export interface GetOptions extends CertOptions {
   sha256?: string;
   json?: boolean;
   quiet?: boolean;
+  /** Also print the director's decisions with their reasons. */
+  debug?: boolean;
   /** false with --no-state. */
   state?: boolean;
   /** false with --no-adaptive-stall. */
@@ -96,6 +98,7 @@ export async function runGet(paths: string[], options: GetOptions): Promise<numb
     policy: options.policy,
     stallTimeout: options.stallTimeout,
     adaptiveStall: options.adaptiveStall,
+    decisions: !!options.debug,
     store: options.state === false ? undefined : new StateStore(options.stateDir ?? defaultStateDir()),
     signal: interrupt.signal,
   });

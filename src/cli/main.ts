@@ -43,6 +43,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--sha256 <hex>', 'expected checksum of the (single) file', sha256Arg)
     .option('--json', 'one JSON event per line on stdout')
     .option('-q, --quiet', 'print errors only')
+    .option('--debug', "also print the director's decisions and their reasons")
     .addOption(noStateOption())
     .addOption(stateDirOption())
     .action(async (paths: string[], options: GetOptions) => setCode(await runGet(paths, options)));
