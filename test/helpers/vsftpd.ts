@@ -593,6 +593,22 @@ export class Instance implements Vsftpd {
   }
 }
 
+/** How a spawned server ended, once it has: `exited` resolves then, and `exitInfo()` says how ("code 1", "signal SIGKILL"). */
+export function watchExit(child: ChildProcess): { exited: Promise<void>; exitInfo: () => string | undefined } {
+  let info: string | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code, sig) => {
+      info = sig !== null ? `signal ${sig}` : `code ${code}`;
+      resolve();
+    });
+    child.once('error', (err) => {
+      info = `spawn error: ${err.message}`;
+      resolve();
+    });
+  });
+  return { exited, exitInfo: () => info };
+}
+
 /** Starts a private vsftpd on 127.0.0.1 serving `opts.root` read-only to anonymous users. */
 export async function startVsftpd(opts: VsftpdOptions): Promise<Vsftpd> {
   const bin = vsftpdPath();
@@ -641,30 +657,20 @@ export async function startVsftpd(opts: VsftpdOptions): Promise<Vsftpd> {
       let stderr = '';
       child.stderr?.setEncoding('utf8');
       child.stderr?.on('data', (s: string) => (stderr += s));
-      let exitInfo: string | undefined;
-      const exited = new Promise<void>((resolve) => {
-        child.once('exit', (code, sig) => {
-          exitInfo = sig !== null ? `signal ${sig}` : `code ${code}`;
-          resolve();
-        });
-        child.once('error', (err) => {
-          exitInfo = `spawn error: ${err.message}`;
-          resolve();
-        });
-      });
+      const { exited, exitInfo } = watchExit(child);
       const startupOutput = () =>
         [fs.existsSync(errPath) ? fs.readFileSync(errPath, 'utf8').trim() : '', stderr.trim()].filter(Boolean).join('\n');
 
       const deadline = Date.now() + READY_TIMEOUT_MS;
       let probeError: Error | undefined;
       await Promise.race([
-        probe(port, banner, deadline, () => exitInfo !== undefined).catch((err: Error) => {
+        probe(port, banner, deadline, () => exitInfo() !== undefined).catch((err: Error) => {
           probeError = err;
         }),
         exited,
       ]);
 
-      if (exitInfo === undefined && probeError === undefined && child.pid !== undefined) {
+      if (exitInfo() === undefined && probeError === undefined && child.pid !== undefined) {
         const inst = new Instance(child, child.pid, port, root, pasv, dir, confPath);
         // Wait until the probe session has been reaped by the listener, otherwise it could
         // still count against max_clients when the test connects.
@@ -677,14 +683,14 @@ export async function startVsftpd(opts: VsftpdOptions): Promise<Vsftpd> {
       }
 
       // Failure: make sure nothing of this attempt survives.
-      if (exitInfo === undefined && child.pid !== undefined) {
+      if (exitInfo() === undefined && child.pid !== undefined) {
         const pid = child.pid;
         for (const p of sessionProcesses(pid, confPath)) trySignal(p.pid, 'SIGKILL');
         trySignal(-pid, 'SIGKILL');
         await Promise.race([exited, sleep(STOP_GRACE_MS)]);
       }
       const output = startupOutput();
-      const msg = `attempt ${attempt} (port ${port}): ${probeError?.message ?? `vsftpd exited (${exitInfo})`}${output ? `\nvsftpd said: ${output}` : ''}`;
+      const msg = `attempt ${attempt} (port ${port}): ${probeError?.message ?? `vsftpd exited (${exitInfo()})`}${output ? `\nvsftpd said: ${output}` : ''}`;
       failures.push(msg);
       if (!/could not bind listening/i.test(output)) break; // only a port clash is worth retrying
     }
