@@ -320,6 +320,33 @@ async function pamDirFor(dir: string): Promise<string> {
   return pam;
 }
 
+/**
+ * An inetd service (inetutils ftpd, BSD ftpd): py-ftpd.py accepts on the port and execs `bin args`
+ * per connection, in a mount namespace where the root is the ftp account's home (and, with `pam`,
+ * /etc/pam.d has the ftpd-ssl package's `ftp` service). Neither has a session limit or a rate.
+ */
+function inetdServer(kind: ServerKind, pkg: string, bin: () => string, args: string[], pam: boolean): ServerImpl {
+  return {
+    kind,
+    sessionLimit: undefined,
+    rest: true,
+    rate: false,
+    problem: () => firstProblem(needFile(bin(), pkg), needFile(PYTHON, 'python3 (Debian)'), needRoot, needFtpHome, needUnshare),
+    async start(o) {
+      checkOptions(this, o);
+      const dir = await tempDir(kind);
+      const pamDir = pam ? await pamDirFor(dir) : undefined;
+      return startServer(kind, o.root, dir, (port) => ({
+        argv: [PYTHON, PY_FTPD, 'inetd', HOST, String(port), dir, bin(), ...args],
+        marker: '', // py-ftpd.py bound the port itself, else it would have exited
+        homeBind: true,
+        pamDir,
+        argvMarker: dir,
+      }));
+    },
+  };
+}
+
 export const SERVERS: readonly ServerImpl[] = [
   {
     kind: 'vsftpd',
@@ -392,43 +419,8 @@ export const SERVERS: readonly ServerImpl[] = [
       },
     }),
   ),
-  {
-    kind: 'inetutils-ftpd',
-    sessionLimit: undefined,
-    rest: true,
-    rate: false,
-    problem: () => firstProblem(needFile(INETUTILS_FTPD(), 'inetutils-ftpd'), needFile(PYTHON, 'python3 (Debian)'), needRoot, needFtpHome, needUnshare),
-    async start(o) {
-      checkOptions(this, o);
-      const dir = await tempDir('inetutils-ftpd');
-      // -A anonymous only; -l logs sessions to syslog (nothing reads it here).
-      return startServer('inetutils-ftpd', o.root, dir, (port) => ({
-        argv: [PYTHON, PY_FTPD, 'inetd', HOST, String(port), dir, INETUTILS_FTPD(), '-A'],
-        marker: '', // py-ftpd.py bound the port itself, else it would have exited
-        homeBind: true,
-        argvMarker: dir,
-      }));
-    },
-  },
-  {
-    kind: 'bsd-ftpd',
-    sessionLimit: undefined,
-    rest: true,
-    rate: false,
-    problem: () => firstProblem(needFile(BSD_FTPD(), 'ftpd-ssl (BSD ftpd)'), needFile(PYTHON, 'python3 (Debian)'), needRoot, needFtpHome, needUnshare),
-    async start(o) {
-      checkOptions(this, o);
-      const dir = await tempDir('bsd-ftpd');
-      const pamDir = await pamDirFor(dir);
-      return startServer('bsd-ftpd', o.root, dir, (port) => ({
-        argv: [PYTHON, PY_FTPD, 'inetd', HOST, String(port), dir, BSD_FTPD(), '-n'],
-        marker: '',
-        homeBind: true,
-        pamDir,
-        argvMarker: dir,
-      }));
-    },
-  },
+  inetdServer('inetutils-ftpd', 'inetutils-ftpd', INETUTILS_FTPD, ['-A'], false), // -A: anonymous only
+  inetdServer('bsd-ftpd', 'ftpd-ssl (BSD ftpd)', BSD_FTPD, ['-n'], true), // -n: numeric addresses in its log
 ];
 
 export function serverImpl(kind: ServerKind): ServerImpl {
