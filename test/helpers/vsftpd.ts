@@ -110,14 +110,14 @@ const PASV_SPAN = 32;
 const PASV_BLOCKS = Math.floor((31_000 - PASV_BASE) / PASV_SPAN);
 let pasvCounter = (process.pid * 37) % PASV_BLOCKS;
 
-function nextPasvRange(): { min: number; max: number } {
+export function nextPasvRange(): { min: number; max: number } {
   const block = pasvCounter % PASV_BLOCKS;
   pasvCounter += 1;
   const min = PASV_BASE + block * PASV_SPAN;
   return { min, max: min + PASV_SPAN - 1 };
 }
 
-function isExecutable(file: string): boolean {
+export function isExecutable(file: string): boolean {
   try {
     fs.accessSync(file, fs.constants.X_OK);
     return fs.statSync(file).isFile();
@@ -142,7 +142,7 @@ export function vsftpdPath(): string | undefined {
   return undefined;
 }
 
-function isRoot(): boolean {
+export function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }
 
@@ -155,11 +155,19 @@ export function describeWithVsftpd(name: string, fn: () => void): void {
       : !isRoot()
         ? { warn: `vsftpd needs root: skipping ${name} (run the tests as root)`, fail: 'vsftpd tests must run as root (vsftpd chroots and switches users)' }
         : undefined;
+  describeIfUsable(name, problem, fn, 'vsftpd');
+}
+
+/**
+ * `describe(name, fn)` when there is no problem; otherwise, in CI (CI=true), one failing test that
+ * says what is missing, and elsewhere the tests skipped with the warning printed.
+ */
+export function describeIfUsable(name: string, problem: { warn: string; fail: string } | undefined, fn: () => void, what = 'server'): void {
   if (problem === undefined) {
     describe(name, fn);
   } else if (process.env.CI === 'true') {
     describe(name, () => {
-      it('has a usable vsftpd', () => {
+      it(`has a usable ${what}`, () => {
         throw new Error(`${problem.fail}; required in CI for "${name}"`);
       });
     });
@@ -210,7 +218,7 @@ function argvOf(pid: number): string[] {
  * argv contains our unique config path (sessions orphaned after the listener died).
  * Zombies are included (signalling them is harmless); the listener itself is not.
  */
-function sessionProcesses(listenerPid: number | undefined, confPath: string): ProcInfo[] {
+export function sessionProcesses(listenerPid: number | undefined, confPath: string): ProcInfo[] {
   const infos = new Map<number, ProcInfo>();
   for (const pid of allPids()) {
     const info = readProc(pid);
@@ -258,7 +266,7 @@ const STOP_SIGNALS = new Set<NodeJS.Signals>(['SIGSTOP', 'SIGTSTP', 'SIGTTIN', '
 // ---------------------------------------------------------------------------------------
 // Startup
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
@@ -387,10 +395,10 @@ function connectOnce(port: number): Promise<net.Socket> {
  * listener and not someone else's on a re-used port), then logs in anonymously and does
  * CWD / to surface per-session "500 OOPS" failures, and QUITs.
  */
-async function probe(port: number, banner: string, deadline: number, exited: () => boolean): Promise<void> {
+export async function probe(port: number, banner: string, deadline: number, exited: () => boolean): Promise<void> {
   let sock: net.Socket | undefined;
   while (sock === undefined) {
-    if (exited()) throw new Error('vsftpd exited');
+    if (exited()) throw new Error('the server exited');
     try {
       sock = await connectOnce(port);
     } catch (err) {
@@ -458,7 +466,7 @@ function disarmSignalHooks(): void {
   for (const sig of HOOK_SIGNALS) process.removeListener(sig, onFatalSignal);
 }
 
-function track(inst: Instance): void {
+export function track(inst: Instance): void {
   live.add(inst);
   armSignalHooks();
 }
@@ -468,7 +476,7 @@ function untrack(inst: Instance): void {
   if (live.size === 0) disarmSignalHooks();
 }
 
-class Instance implements Vsftpd {
+export class Instance implements Vsftpd {
   readonly url: string;
   private exitPromise: Promise<void>;
   private exitedFlag = false;
@@ -481,7 +489,10 @@ class Instance implements Vsftpd {
     readonly root: string,
     readonly pasvPorts: { min: number; max: number },
     private readonly dir: string,
+    /** Appears in the argv of every process of the instance (finds sessions orphaned by the listener's death). */
     private readonly confPath: string,
+    /** For messages: which server this is. */
+    private readonly name = 'vsftpd',
   ) {
     this.url = `ftp://${HOST}:${port}/`;
     this.exitPromise = new Promise<void>((resolve) => {
@@ -570,16 +581,32 @@ class Instance implements Vsftpd {
       this.signal('SIGTERM');
       if (!(await this.waitGone(Math.max(0, deadline - Date.now())))) {
         this.signal('SIGKILL');
-        if (!(await this.waitGone(STOP_GRACE_MS))) throw new Error(`vsftpd ${this.pid}: processes still alive after SIGKILL`);
+        if (!(await this.waitGone(STOP_GRACE_MS))) throw new Error(`${this.name} ${this.pid}: processes still alive after SIGKILL`);
       }
       await Promise.race([this.exitPromise, sleep(STOP_GRACE_MS)]);
-      if (!this.exitedFlag) throw new Error(`vsftpd ${this.pid}: no exit event after SIGKILL`);
+      if (!this.exitedFlag) throw new Error(`${this.name} ${this.pid}: no exit event after SIGKILL`);
     } finally {
       untrack(this);
       this.child.stderr?.destroy();
       await fsp.rm(this.dir, { recursive: true, force: true });
     }
   }
+}
+
+/** How a spawned server ended, once it has: `exited` resolves then, and `exitInfo()` says how ("code 1", "signal SIGKILL"). */
+export function watchExit(child: ChildProcess): { exited: Promise<void>; exitInfo: () => string | undefined } {
+  let info: string | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code, sig) => {
+      info = sig !== null ? `signal ${sig}` : `code ${code}`;
+      resolve();
+    });
+    child.once('error', (err) => {
+      info = `spawn error: ${err.message}`;
+      resolve();
+    });
+  });
+  return { exited, exitInfo: () => info };
 }
 
 /** Starts a private vsftpd on 127.0.0.1 serving `opts.root` read-only to anonymous users. */
@@ -630,30 +657,20 @@ export async function startVsftpd(opts: VsftpdOptions): Promise<Vsftpd> {
       let stderr = '';
       child.stderr?.setEncoding('utf8');
       child.stderr?.on('data', (s: string) => (stderr += s));
-      let exitInfo: string | undefined;
-      const exited = new Promise<void>((resolve) => {
-        child.once('exit', (code, sig) => {
-          exitInfo = sig !== null ? `signal ${sig}` : `code ${code}`;
-          resolve();
-        });
-        child.once('error', (err) => {
-          exitInfo = `spawn error: ${err.message}`;
-          resolve();
-        });
-      });
+      const { exited, exitInfo } = watchExit(child);
       const startupOutput = () =>
         [fs.existsSync(errPath) ? fs.readFileSync(errPath, 'utf8').trim() : '', stderr.trim()].filter(Boolean).join('\n');
 
       const deadline = Date.now() + READY_TIMEOUT_MS;
       let probeError: Error | undefined;
       await Promise.race([
-        probe(port, banner, deadline, () => exitInfo !== undefined).catch((err: Error) => {
+        probe(port, banner, deadline, () => exitInfo() !== undefined).catch((err: Error) => {
           probeError = err;
         }),
         exited,
       ]);
 
-      if (exitInfo === undefined && probeError === undefined && child.pid !== undefined) {
+      if (exitInfo() === undefined && probeError === undefined && child.pid !== undefined) {
         const inst = new Instance(child, child.pid, port, root, pasv, dir, confPath);
         // Wait until the probe session has been reaped by the listener, otherwise it could
         // still count against max_clients when the test connects.
@@ -666,14 +683,14 @@ export async function startVsftpd(opts: VsftpdOptions): Promise<Vsftpd> {
       }
 
       // Failure: make sure nothing of this attempt survives.
-      if (exitInfo === undefined && child.pid !== undefined) {
+      if (exitInfo() === undefined && child.pid !== undefined) {
         const pid = child.pid;
         for (const p of sessionProcesses(pid, confPath)) trySignal(p.pid, 'SIGKILL');
         trySignal(-pid, 'SIGKILL');
         await Promise.race([exited, sleep(STOP_GRACE_MS)]);
       }
       const output = startupOutput();
-      const msg = `attempt ${attempt} (port ${port}): ${probeError?.message ?? `vsftpd exited (${exitInfo})`}${output ? `\nvsftpd said: ${output}` : ''}`;
+      const msg = `attempt ${attempt} (port ${port}): ${probeError?.message ?? `vsftpd exited (${exitInfo()})`}${output ? `\nvsftpd said: ${output}` : ''}`;
       failures.push(msg);
       if (!/could not bind listening/i.test(output)) break; // only a port clash is worth retrying
     }
