@@ -7,7 +7,7 @@ import { AllMirrorsFailed, Interrupted, RequestError, type Attempt } from './err
 import { Exploration } from './exploration.js';
 import { behindFresh, FRESH_AGE, type Policy, type RankContext } from './policies.js';
 import type { Meter, Request } from './request.js';
-import { MIN_SAMPLE_BYTES, forgetFigures, inCooldown, recordFailure, recordLatency, recordSuccess, recordThroughput, statsFor, type StatsBook } from './stats.js';
+import { MIN_SAMPLE_BYTES, inCooldown, recordFault, recordLatency, recordSuccess, recordThroughput, statsFor, type StatsBook } from './stats.js';
 
 export type { Meter, Request } from './request.js';
 export { PROBE_RETEST_SHARE, RETEST_MIN, RETEST_SPREAD } from './exploration.js';
@@ -209,16 +209,9 @@ export class Director {
   }
 
   private failed(mirror: MirrorSpec, error: RequestError): void {
-    if (error.culprit !== undefined) {
-      // Another mirror's bytes were outvoted: it is the one cooled down, with its figures gone.
-      const culprit = statsFor(this.stats, error.culprit);
-      recordFailure(culprit, 'corrupt', this.now());
-      forgetFigures(culprit);
-      return;
-    }
-    const stats = statsFor(this.stats, mirror.name);
-    recordFailure(stats, error.kind, this.now());
-    if (error.kind === 'corrupt') forgetFigures(stats);
+    // Another mirror's bytes were outvoted: it is the one at fault.
+    if (error.culprit !== undefined) recordFault(statsFor(this.stats, error.culprit), 'corrupt', this.now());
+    else recordFault(statsFor(this.stats, mirror.name), error.kind, this.now());
     if (this.lastMirror === mirror.name) this.lastMirror = undefined;
   }
 }

@@ -8,7 +8,7 @@ import type { MirrorSpec } from '../certificate/types.js';
 import { RequestError } from './errors.js';
 import { overdueAlternative, type RankContext } from './policies.js';
 import type { Meter, Request } from './request.js';
-import { inCooldown, recordFailure, statsFor, type StatsBook } from './stats.js';
+import { inCooldown, recordFault, statsFor, type StatsBook } from './stats.js';
 
 /**
  * The re-test threshold (see rankedPolicy): RETEST_MIN + [0, RETEST_SPREAD), drawn again after
@@ -102,7 +102,7 @@ export class Exploration {
     const run = request
       .probe!(mirror, AbortSignal.any([signal, this.ender.signal]), this.host.meter(mirror))
       .catch((error: unknown) => {
-        if (error instanceof RequestError && !signal.aborted) recordFailure(statsFor(this.host.stats, mirror.name), error.kind, this.host.now());
+        if (error instanceof RequestError && !signal.aborted) recordFault(statsFor(this.host.stats, mirror.name), error.kind, this.host.now());
       })
       .finally(() => this.probes.delete(mirror.name));
     this.probes.set(mirror.name, run);

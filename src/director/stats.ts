@@ -121,8 +121,13 @@ export function recordFailure(s: MirrorStats, kind: ErrorKind, now: number): voi
   s.cooldownUntil = Math.max(s.cooldownUntil, now + ms);
 }
 
-/** Forget what was measured of a mirror (its bytes were bad: a fast liar must not rank first). */
-export function forgetFigures(s: MirrorStats): void {
+/**
+ * A failure of the mirror; when its bytes were bad ('corrupt') its figures go too, so that a
+ * mirror fast at sending garbage cannot rank first.
+ */
+export function recordFault(s: MirrorStats, kind: ErrorKind, now: number): void {
+  recordFailure(s, kind, now);
+  if (kind !== 'corrupt') return;
   s.throughput = 0;
   s.samples = 0;
   s.weight = 0;

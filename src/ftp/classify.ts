@@ -67,7 +67,8 @@ export function classifyRetrieval(
     case 'crawling':
       return new RequestError('stalled', `${where.mirror} sent ${reason.rate.toFixed(0)} B/s, under the ${reason.floor.toFixed(0)} B/s floor (1/${CRAWL_SHARE} of the best mirror's, at most ${CRAWL_CAP})`);
     case 'overrun':
-      return new RequestError('mismatch', `${where.mirror} sent more than the ${where.size} bytes the file has`);
+      // A lie about the file, and a way to look fast: the mirror's figures go (see 'corrupt').
+      return new RequestError('corrupt', `${where.mirror} sent more than the ${where.size} bytes the file has`);
     default:
       return classifyTransferError(error);
   }

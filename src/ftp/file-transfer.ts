@@ -75,8 +75,8 @@ export class FileTransfer {
         this.restart = undefined;
         this.lastWriter = undefined;
         await this.ctx.setAside(why);
-      } else if (error instanceof RequestError && error.kind === 'mismatch') {
-        // Bytes past the announced size: this attempt's cannot be trusted.
+      } else if (error instanceof RequestError && (error.kind === 'mismatch' || error.kind === 'corrupt')) {
+        // The mirror lied about the file (it sent past its size): this attempt's bytes cannot be trusted.
         await partial.truncate(offset);
       }
       throw error;

@@ -75,9 +75,22 @@ describe('trust no mirror: lies about the file', () => {
     expect(performance.now() - started).toBeLessThan(15_000);
     expect(sha256File(join(dir, 'a.bin'))).toBe(sha256(data));
     const f = run.events.find((e) => e.type === 'failover')!;
-    expect(f).toMatchObject({ mirror: 'flood', kind: 'mismatch', message: 'flood sent more than the 2097152 bytes the file has' });
+    expect(f).toMatchObject({ mirror: 'flood', kind: 'corrupt', message: 'flood sent more than the 2097152 bytes the file has' });
     // It was stopped within a few socket reads of the end, not after hundreds of megabytes.
     expect(flood.server.stats.bytesSent).toBeLessThan(size + 16 * MiB);
+  });
+
+  it('a probed mirror that floods is stopped at the size, and cannot rank first: its figures are gone', async () => {
+    const flood = await hostile('flood', { extraBytes: 'endless' });
+    const state = t.dir();
+    const { run, dir } = get([await honest('good', { linkRate: 4 * MiB }), flood], { director: { policy: 'ranked' }, args: ['--state-dir', state] });
+    expect(await run.exit).toBe(0);
+    expect(sha256File(join(dir, 'a.bin'))).toBe(sha256(data));
+    expect(flood.server.stats.bytesSent).toBeLessThan(size + 16 * MiB);
+    const saved = JSON.parse(readFileSync(join(state, 'test.smartftp.json'), 'utf8'));
+    expect(saved.stats.flood.throughput).toBe(0);
+    expect(saved.stats.flood.failures).toEqual(['corrupt']);
+    expect(saved.stats.good.throughput).toBeGreaterThan(0);
   });
 
   it('a .part without its record (another program\'s) is set aside, kept, and the file fetched whole', async () => {

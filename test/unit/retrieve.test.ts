@@ -66,11 +66,11 @@ describe('retrieve', () => {
     expect(await client.size('f.bin')).toBe(SIZE);
   });
 
-  it('never takes a byte past the announced size: a server that sends more is a mismatch', async () => {
+  it('never takes a byte past the announced size: a server that sends more is corrupt', async () => {
     const client = await connected();
     const { taken, error } = await fetch(client, { size: 100_000 });
     expect(error).toBeInstanceOf(RequestError);
-    expect((error as RequestError).kind).toBe('mismatch');
+    expect((error as RequestError).kind).toBe('corrupt');
     expect((error as RequestError).message).toBe('m sent more than the 100000 bytes the file has');
     expect(sha256(taken)).toBe(sha256(data.subarray(0, 100_000)));
     expect(client.closed).toBe(true);
