@@ -19,6 +19,8 @@ export interface GetOptions extends CertOptions {
   policy?: PolicyName;
   stallTimeout?: number;
   sha256?: string;
+  /** Fetch files that are already complete too. */
+  force?: boolean;
   json?: boolean;
   quiet?: boolean;
   /** Also print the director's decisions with their reasons. */
@@ -120,7 +122,7 @@ export async function runGet(paths: string[], options: GetOptions): Promise<numb
   };
   try {
     const items = all.map((remotePath, i) => ({ remotePath, dest: dests[i]! }));
-    await downloadBatch(client, items, { jobs: options.jobs ?? 1, sha256: options.sha256, onOutcome });
+    await downloadBatch(client, items, { jobs: options.jobs ?? 1, file: { sha256: options.sha256, force: options.force }, onOutcome });
   } finally {
     await client.close();
     interrupt.dispose();

@@ -44,6 +44,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--json', 'one JSON event per line on stdout')
     .option('-q, --quiet', 'print errors only')
     .option('--debug', "also print the director's decisions and their reasons")
+    .option('--force', 'fetch files again that are already complete (same size and time as the mirror, or the --sha256 given)')
     .addOption(noStateOption())
     .addOption(stateDirOption())
     .action(async (paths: string[], options: GetOptions) => setCode(await runGet(paths, options)));

@@ -4,7 +4,7 @@
 
 import { AllMirrorsFailed, Interrupted, LocalError } from '../director/errors.js';
 import type { DownloadResult } from '../ftp/download-request.js';
-import type { ServiceClient } from './service-client.js';
+import type { FileOptions, ServiceClient } from './service-client.js';
 
 export interface BatchItem {
   remotePath: string;
@@ -19,7 +19,7 @@ export type BatchOutcome =
 export interface BatchOptions {
   /** Files downloaded at once. */
   jobs: number;
-  sha256?: string;
+  file?: FileOptions;
   /** Called as each file ends, before the next one starts. */
   onOutcome?: (outcome: BatchOutcome) => void;
 }
@@ -39,7 +39,7 @@ export async function downloadBatch(client: ServiceClient, items: BatchItem[], o
   const worker = async () => {
     for (let item = queue.shift(); item !== undefined && !stop; item = queue.shift()) {
       try {
-        report({ item, result: await client.download(item.remotePath, item.dest, { sha256: options.sha256 }) });
+        report({ item, result: await client.download(item.remotePath, item.dest, options.file) });
       } catch (error) {
         if (!(error instanceof AllMirrorsFailed || error instanceof Interrupted || error instanceof LocalError)) throw error;
         // A local fault (disk full) would hit the next file too; an interrupt means stop.

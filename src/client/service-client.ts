@@ -43,6 +43,14 @@ export interface ServiceClientOptions {
   hooks?: ClientHooks;
 }
 
+/** What a caller may ask of one file. */
+export interface FileOptions {
+  /** The finished file must have this sha256 (hex). */
+  sha256?: string;
+  /** Fetch even when the file under the final name is already complete. */
+  force?: boolean;
+}
+
 /** What a harness may plug into a client (the benchmark's emulated client machines). */
 export interface ClientHooks {
   /** Delays the next read after each chunk received (an emulated client link). */
@@ -106,7 +114,7 @@ export class ServiceClient {
   }
 
   /** A request for one file of this service, not yet applied. */
-  request(remotePath: string, dest: string, extra: { sha256?: string; events?: EventSink } = {}): DownloadRequest {
+  request(remotePath: string, dest: string, extra: FileOptions & { events?: EventSink } = {}): DownloadRequest {
     // The CLI refuses such names with a usage error; this is the last line for every other caller.
     const problem = remoteNameProblem(remotePath);
     if (problem) throw new RangeError(`refused remote path ${quoted(remotePath)}: ${problem}`);
@@ -119,14 +127,16 @@ export class ServiceClient {
       stall: this.stall,
       commandTimeoutMs: timerMs(this.cert.director.connectTimeout),
       sha256: extra.sha256,
+      force: extra.force,
       throttle: this.options.hooks?.throttle,
     });
   }
 
   /** Fetch one file through the director (rejects with AllMirrorsFailed, Interrupted or LocalError). */
-  async download(remotePath: string, dest: string, extra: { sha256?: string } = {}): Promise<DownloadResult> {
+  async download(remotePath: string, dest: string, extra: FileOptions = {}): Promise<DownloadResult> {
     const request = this.request(remotePath, dest, extra);
-    await request.prepare();
+    const complete = await request.prepare();
+    if (complete) return complete;
     let result: DownloadResult;
     try {
       result = await this.director.apply(request);

@@ -8,7 +8,7 @@ import { RequestError } from '../director/errors.js';
 import type { Meter, Request } from '../director/request.js';
 import type { EventSink } from '../ui/events.js';
 import { FileTransfer } from './file-transfer.js';
-import { PartialFile } from './partial-file.js';
+import { PartialFile, sha256Of } from './partial-file.js';
 import { withConnection, type FtpPool } from './pool.js';
 import { remoteFullPath, remoteMtime, remoteSize } from './remote-file.js';
 import { PROBE_BYTES, probeTail, type Tail } from './tail-probe.js';
@@ -32,6 +32,8 @@ export interface DownloadOptions {
   commandTimeoutMs: number;
   /** Expected sha256 (hex); when given, the finished file must match it. */
   sha256?: string;
+  /** Fetch even when the file under the final name is already complete. */
+  force?: boolean;
   /** Minimum interval between progress events, ms. */
   progressIntervalMs?: number;
   /** Delays the next read after each chunk (the benchmark's emulated client link). */
@@ -47,6 +49,8 @@ export interface DownloadResult {
   bytesByMirror: Record<string, number>;
   mirror: string;
   seconds: number;
+  /** The file was already complete: nothing was fetched. */
+  skipped?: boolean;
 }
 
 export class DownloadRequest implements Request<DownloadResult> {
@@ -67,6 +71,8 @@ export class DownloadRequest implements Request<DownloadResult> {
   /** The size each mirror said (SIZE), and the mirrors whose copy ended before it: their word does not count. */
   private readonly sizes = new Map<string, number>();
   private readonly short = new Set<string>();
+  /** The file under the final name when the download began (a re-run may find it complete). */
+  private existing: { size: number; mtimeMs: number } | undefined;
 
   constructor(private readonly options: DownloadOptions) {
     this.what = options.remotePath;
@@ -92,9 +98,16 @@ export class DownloadRequest implements Request<DownloadResult> {
     return this.received;
   }
 
-  /** Look at what a previous run left, once, and announce the download. */
-  async prepare(): Promise<void> {
+  /**
+   * Look at what a previous run left, once, and announce the download. With a checksum given and
+   * a file under the final name that has it, the download is over before it began: the result.
+   */
+  async prepare(): Promise<DownloadResult | undefined> {
     await this.partial.open();
+    this.existing = this.options.force ? undefined : await this.partial.finished();
+    if (this.existing && this.options.sha256 && (await sha256Of(this.options.dest)) === this.options.sha256.toLowerCase()) {
+      return this.skip(this.existing.size, 'it has the sha256 given');
+    }
     if (this.partial.length > 0 && !this.partial.isFrom(this.options.service, this.what)) {
       await this.setAside(`${this.partial.partPath} has no record of coming from ${this.what} of ${this.options.service}`);
     }
@@ -123,6 +136,11 @@ export class DownloadRequest implements Request<DownloadResult> {
       this.size ??= size;
       const mtime = await remoteMtime(lease, remote, this.options.commandTimeoutMs);
       this.mtime ??= mtime;
+      const existing = this.existing;
+      // Complete already: the same size and modification time (to the second) as the mirror's copy.
+      if (existing && mtime && existing.size === size && Math.floor(existing.mtimeMs / 1000) === Math.floor(Date.parse(mtime) / 1000)) {
+        return this.skip(size, `it has ${mirror.name}'s size and time`);
+      }
       const offset = await this.resumeOffset(mirror, size, mtime);
       this.options.events({ type: 'attempt', file: this.what, mirror: mirror.name, offset, size, reused: !lease.fresh });
       if (offset < size) await this.transfer.run(lease, remote, offset, size, signal, meter);
@@ -153,6 +171,12 @@ export class DownloadRequest implements Request<DownloadResult> {
     return partial.length;
   }
 
+  private skip(size: number, why: string): DownloadResult {
+    const { dest } = this.options;
+    this.options.events({ type: 'skipped', file: this.what, dest, size, reason: `already complete: ${why}` });
+    return { dest, size, resumedFrom: size, bytesByMirror: {}, mirror: '', seconds: (performance.now() - this.started) / 1000, skipped: true };
+  }
+
   /** How many mirrors said this size, leaving out those whose copy ended before the size they said. */
   private votes(size: number): number {
     return [...this.sizes].filter(([m, s]) => s === size && !this.short.has(m)).length;
@@ -179,7 +203,7 @@ export class DownloadRequest implements Request<DownloadResult> {
       throw new RequestError('mismatch', `${mirror.name} has ${size} bytes, ${against} other mirror(s) say otherwise`);
     }
     if (this.options.sha256) await this.verifyChecksum(mirror, this.options.sha256.toLowerCase());
-    await this.partial.finalize();
+    await this.partial.finalize(this.mtime);
     const result: DownloadResult = {
       dest: this.options.dest,
       size,

@@ -37,6 +37,17 @@ export interface PartWriter {
   close(): void;
 }
 
+/** The sha256 of a local file (hex). */
+export async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  } catch (error) {
+    throw localFault(error, path);
+  }
+  return hash.digest('hex');
+}
+
 export class PartialFile {
   readonly partPath: string;
   readonly recordPath: string;
@@ -174,21 +185,29 @@ export class PartialFile {
 
   /** The sha256 of the bytes in the .part (hex). */
   async sha256(): Promise<string> {
-    const hash = createHash('sha256');
-    try {
-      for await (const chunk of createReadStream(this.partPath)) hash.update(chunk as Buffer);
-    } catch (error) {
-      throw localFault(error, this.partPath);
-    }
-    return hash.digest('hex');
+    return sha256Of(this.partPath);
   }
 
-  /** fsync the complete file, then move it under its final name in one rename. */
-  async finalize(): Promise<void> {
+  /** The file already under the final name, if there is one: its size and modification time. */
+  async finished(): Promise<{ size: number; mtimeMs: number } | undefined> {
+    try {
+      const s = await fsp.stat(this.dest);
+      return s.isFile() ? { size: s.size, mtimeMs: s.mtimeMs } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * fsync the complete file, give it the mirror's modification time (so that a re-run can tell it
+   * is complete), then move it under its final name in one rename.
+   */
+  async finalize(mtime?: string): Promise<void> {
     try {
       const handle = await fsp.open(this.partPath, 'r+');
       try {
         await handle.sync();
+        if (mtime) await handle.utimes(new Date(), new Date(mtime));
       } finally {
         await handle.close();
       }

@@ -18,6 +18,7 @@ export type SmartEvent =
       seconds: number;
       bytesByMirror: Record<string, number>;
     }
+  | { type: 'skipped'; file: string; dest: string; size: number; reason: string }
   | { type: 'error'; file: string; message: string; attempts: { mirror: string; kind: ErrorKind; message: string }[] }
   | { type: 'warning'; message: string }
   | { type: 'membership'; service: string; added: string[]; removed: string[]; from: string }

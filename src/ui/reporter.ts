@@ -126,6 +126,7 @@ class LineReporter implements Reporter {
   event(e: SmartEvent): void {
     this.failovers.event(e);
     if (e.type === 'done') this.say(summary(e));
+    else if (e.type === 'skipped') this.say(`${e.dest}: ${e.reason}; skipped (--force fetches it again)`);
     else if (e.type === 'error') this.err.write(`${e.file}: ${e.message}\n`);
     else if (e.type === 'warning') this.err.write(`warning: ${e.message}\n`);
     else if (e.type === 'membership') this.say(`${e.service}: membership updated from ${e.from} (+${e.added.join(',') || '-'} -${e.removed.join(',') || '-'})`);
@@ -187,6 +188,9 @@ class BarReporter implements Reporter {
         break;
       case 'warning':
         this.multibar.log(`warning: ${e.message}\n`);
+        break;
+      case 'skipped':
+        this.multibar.log(`${e.dest}: ${e.reason}; skipped (--force fetches it again)\n`);
         break;
       default:
         break;

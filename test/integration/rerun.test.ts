@@ -1,0 +1,81 @@
+// Safe, cheap re-runs: a file already complete (the mirror's size and time, or the sha256 given) is
+// skipped and said to be; --force fetches it again. Counted at the servers.
+
+import { readFileSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { startFtpServer } from '../../src/emulator/server.js';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
+import { content, putFile, runCli, sha256, sha256File, writeCert, type CliEvent } from '../helpers/fixtures.js';
+
+const t = cleanupAfterEach();
+const files = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`pub/f${i}.bin`, content(200_000 + i * 1000, 40 + i)]));
+const names = Object.keys(files).map((p) => p.slice('pub/'.length));
+const total = Object.values(files).reduce((a, b) => a + b.length, 0);
+
+async function twoMirrors() {
+  const roots = t.roots(2, files);
+  const servers = await Promise.all(roots.map(async (root) => t.track(await startFtpServer({ root }))));
+  const dir = t.dir();
+  const cert = writeCert(dir, servers.map((s, i) => ({ url: s.url + 'pub', name: `m${i + 1}` })));
+  const sent = () => servers.reduce((a, s) => a + s.stats.bytesSent, 0);
+  const get = async (args: string[]) => {
+    const run = runCli(['get', ...args, '--cert', cert, '-d', dir, '--json']);
+    return { code: await run.exit, events: run.events, stderr: run.stderr() };
+  };
+  return { roots, servers, dir, sent, get };
+}
+
+const ofType = (events: CliEvent[], type: string) => events.filter((e) => e.type === type);
+
+describe('re-runs', () => {
+  it('a finished bulk run run again transfers no file data, and says each file was skipped', async () => {
+    const { dir, sent, get } = await twoMirrors();
+    const first = await get([...names, '-j', '2']);
+    expect(first.code).toBe(0);
+    expect(sent()).toBeGreaterThanOrEqual(total);
+    const before = sent();
+    const again = await get([...names, '-j', '2']);
+    expect(again.code).toBe(0);
+    expect(sent()).toBe(before);
+    expect(ofType(again.events, 'done')).toEqual([]);
+    expect(ofType(again.events, 'skipped').map((e) => e.file).sort()).toEqual(names);
+    expect(ofType(again.events, 'skipped')[0]!.reason).toMatch(/^already complete: it has m\d's size and time$/);
+    for (const n of names) expect(sha256File(join(dir, n))).toBe(sha256(files[`pub/${n}`]!));
+  });
+
+  it('--force fetches complete files again', async () => {
+    const { sent, get } = await twoMirrors();
+    expect((await get(names)).code).toBe(0);
+    const before = sent();
+    const forced = await get([...names, '--force']);
+    expect(forced.code).toBe(0);
+    expect(ofType(forced.events, 'done')).toHaveLength(names.length);
+    expect(sent() - before).toBeGreaterThanOrEqual(total);
+  });
+
+  it('a file that changed on the mirrors since is fetched again', async () => {
+    const { roots, dir, get } = await twoMirrors();
+    expect((await get(['f0.bin'])).code).toBe(0);
+    const changed = content(200_000, 99);
+    for (const root of roots) {
+      putFile(root, 'pub/f0.bin', changed);
+      const later = new Date('2026-03-01T00:00:00Z');
+      utimesSync(join(root, 'pub/f0.bin'), later, later);
+    }
+    const again = await get(['f0.bin']);
+    expect(again.code).toBe(0);
+    expect(ofType(again.events, 'skipped')).toEqual([]);
+    expect(sha256(readFileSync(join(dir, 'f0.bin')))).toBe(sha256(changed));
+  });
+
+  it('with the sha256 given, a complete file is skipped without connecting', async () => {
+    const { servers, get } = await twoMirrors();
+    expect((await get(['f1.bin'])).code).toBe(0);
+    const sessions = servers.reduce((a, s) => a + s.stats.sessionsOpened, 0);
+    const again = await get(['f1.bin', '--sha256', sha256(files['pub/f1.bin']!)]);
+    expect(again.code).toBe(0);
+    expect(ofType(again.events, 'skipped')[0]!.reason).toBe('already complete: it has the sha256 given');
+    expect(servers.reduce((a, s) => a + s.stats.sessionsOpened, 0)).toBe(sessions);
+  });
+});
