@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type net from 'node:net';
 import type { TokenBucket } from './bucket.js';
+import { statelessReply } from './commands.js';
 import type { Fault } from './faults.js';
 import { formatListing, formatMdtm, resolveSafe } from './fsview.js';
 import { Passive, plainAddress } from './passive.js';
@@ -28,7 +29,6 @@ export interface ServerContext {
 }
 
 const PRE_LOGIN = new Set(['USER', 'PASS', 'QUIT', 'FEAT', 'SYST', 'OPTS']);
-const FEATURES = ['SIZE', 'MDTM', 'REST STREAM', 'EPSV', 'PASV', 'UTF8'];
 const MAX_LINE = 8192;
 const MAX_QUEUED = 256;
 const DATA_WAIT_MS = 10_000;
@@ -149,6 +149,8 @@ export class Session {
 
   private async exec(cmd: string, arg: string): Promise<void> {
     if (!this.loggedIn && !PRE_LOGIN.has(cmd)) return this.reply(530, 'Please login with USER and PASS.');
+    const fixed = statelessReply(cmd, arg);
+    if (fixed !== undefined) return this.write(fixed);
     switch (cmd) {
       case 'USER':
         this.user = arg;
@@ -161,25 +163,6 @@ export class Session {
         await this.reply(221, 'Goodbye.');
         this.control.end();
         return;
-      case 'SYST':
-        return this.reply(215, 'UNIX Type: L8');
-      case 'FEAT':
-        return this.write(`211-Features:\r\n${FEATURES.map((f) => ` ${f}\r\n`).join('')}211 End\r\n`);
-      case 'OPTS':
-        return /^UTF8 ON$/i.test(arg.trim())
-          ? this.reply(200, 'Always in UTF8 mode.')
-          : this.reply(501, 'Option not understood.');
-      case 'TYPE': {
-        const t = arg.trim().toUpperCase();
-        if (t === 'I' || t === 'L 8') return this.reply(200, 'Switching to Binary mode.');
-        // ASCII is accepted but files are sent unchanged, as on a Unix server with LF files.
-        if (t === 'A' || t === 'A N') return this.reply(200, 'Switching to ASCII mode.');
-        return this.reply(504, 'Bad TYPE command.');
-      }
-      case 'STRU':
-        return arg.trim().toUpperCase() === 'F' ? this.reply(200, 'Structure set to F.') : this.reply(504, 'Bad STRU command.');
-      case 'MODE':
-        return arg.trim().toUpperCase() === 'S' ? this.reply(200, 'Mode set to S.') : this.reply(504, 'Bad MODE command.');
       case 'PWD':
       case 'XPWD':
         return this.reply(257, `"${this.cwd.replaceAll('"', '""')}" is the current directory`);
@@ -189,8 +172,6 @@ export class Session {
       case 'CDUP':
       case 'XCUP':
         return this.cwdTo('..');
-      case 'NOOP':
-        return this.reply(200, 'NOOP ok.');
       case 'SIZE': {
         const r = await resolveSafe(this.ctx.rootReal, this.cwd, arg);
         return r?.stat.isFile() ? this.reply(213, String(r.stat.size)) : this.reply(550, 'Could not get file size.');
