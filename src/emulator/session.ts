@@ -5,7 +5,8 @@ import type { TokenBucket } from './bucket.js';
 import { statelessReply } from './commands.js';
 import { closeWhenRead, DataChannel } from './datachannel.js';
 import type { Fault } from './faults.js';
-import { formatListing, formatMdtm, resolveSafe } from './fsview.js';
+import { formatMdtm, resolveSafe } from './fsview.js';
+import { readListing, sendListing } from './listing.js';
 import { plainAddress } from './passive.js';
 import { sendFile } from './transfer.js';
 import { noop, sleep } from './util.js';
@@ -301,16 +302,13 @@ export class Session {
   }
 
   private async list(arg: string, namesOnly: boolean): Promise<void> {
-    // Clients send ls-style flags such as "LIST -a"; they do not change our listing.
-    const target = await resolveSafe(this.ctx.rootReal, this.cwd, arg.replace(/^(\s*-\S*)+\s*/, ''));
-    if (!target) return this.reply(550, 'Failed to open directory.');
-    const text = Buffer.from(await formatListing(this.ctx.rootReal, target, namesOnly), 'utf8');
+    const text = await readListing(this.ctx.rootReal, this.cwd, arg, namesOnly);
+    if (text === undefined) return this.reply(550, 'Failed to open directory.');
     if (!this.channel.ready) return this.reply(425, 'Use PASV or EPSV first.');
     const data = await this.channel.take(this.life.signal);
     if (!data) return this.reply(425, 'Failed to establish connection.');
     await this.reply(150, 'Here comes the directory listing.');
-    if (!(await this.ctx.bucket.take(text.length, this.life.signal))) return;
-    await closeWhenRead(data, this.life.signal, text);
+    if (!(await sendListing(this.ctx.bucket, data, text, this.life.signal))) return;
     this.channel.close();
     return this.reply(226, 'Directory send OK.');
   }
