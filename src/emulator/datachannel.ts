@@ -1,6 +1,6 @@
 import type net from 'node:net';
+import type { ServerContext } from './context.js';
 import { Passive } from './passive.js';
-import type { ServerContext } from './session.js';
 import { raceAbort, waitEvent } from './util.js';
 
 const DATA_WAIT_MS = 10_000;

@@ -1,34 +1,17 @@
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type net from 'node:net';
-import type { TokenBucket } from './bucket.js';
 import { statelessReply } from './commands.js';
+import type { ServerContext } from './context.js';
 import { closeWhenRead, DataChannel } from './datachannel.js';
-import type { Fault } from './faults.js';
 import { formatMdtm, resolveSafe } from './fsview.js';
 import { readListing, sendListing } from './listing.js';
 import { plainAddress } from './passive.js';
 import { sendFile } from './transfer.js';
 import { noop, sleep } from './util.js';
 
-/** What a session needs from its server. */
-export interface ServerContext {
-  readonly rootReal: string;
-  readonly host: string;
-  readonly controlDelayMs: number;
-  readonly idleTimeoutMs: number | undefined;
-  readonly users: Readonly<Record<string, string>> | undefined;
-  readonly bucket: TokenBucket;
-  fault(): Fault;
-  /** Resolves at the next setFault(). */
-  faultChanged(): Promise<void>;
-  trackSocket(s: net.Socket): void;
-  trackServer(s: net.Server): void;
-  countTransfer(): void;
-  transferEnded(): void;
-  countBytes(n: number): void;
-  countCommand(): void;
-}
+// server.ts and transfer.ts import it from here.
+export type { ServerContext } from './context.js';
 
 const PRE_LOGIN = new Set(['USER', 'PASS', 'QUIT', 'FEAT', 'SYST', 'OPTS']);
 const MAX_LINE = 8192;
