@@ -1,39 +1,21 @@
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type net from 'node:net';
-import type { TokenBucket } from './bucket.js';
-import type { Fault } from './faults.js';
-import { formatListing, formatMdtm, resolveSafe } from './fsview.js';
-import { Passive, plainAddress } from './passive.js';
+import { statelessReply } from './commands.js';
+import type { ServerContext } from './context.js';
+import { closeWhenRead, DataChannel } from './datachannel.js';
+import { formatMdtm, resolveSafe } from './fsview.js';
+import { readListing, sendListing } from './listing.js';
+import { plainAddress } from './passive.js';
 import { sendFile } from './transfer.js';
-import { noop, raceAbort, sleep, waitEvent } from './util.js';
+import { noop, sleep } from './util.js';
 
-/** What a session needs from its server. */
-export interface ServerContext {
-  readonly rootReal: string;
-  readonly host: string;
-  readonly controlDelayMs: number;
-  readonly idleTimeoutMs: number | undefined;
-  readonly users: Readonly<Record<string, string>> | undefined;
-  readonly bucket: TokenBucket;
-  fault(): Fault;
-  /** Resolves at the next setFault(). */
-  faultChanged(): Promise<void>;
-  trackSocket(s: net.Socket): void;
-  trackServer(s: net.Server): void;
-  countTransfer(): void;
-  transferEnded(): void;
-  countBytes(n: number): void;
-  countCommand(): void;
-}
+// server.ts and transfer.ts import it from here.
+export type { ServerContext } from './context.js';
 
 const PRE_LOGIN = new Set(['USER', 'PASS', 'QUIT', 'FEAT', 'SYST', 'OPTS']);
-const FEATURES = ['SIZE', 'MDTM', 'REST STREAM', 'EPSV', 'PASV', 'UTF8'];
 const MAX_LINE = 8192;
 const MAX_QUEUED = 256;
-const DATA_WAIT_MS = 10_000;
-/** How long a finished transfer waits for the client to close its end before replying anyway. */
-const DATA_CLOSE_WAIT_MS = 10_000;
 
 /** One control connection. Commands run strictly one after another (clients may pipeline). */
 export class Session {
@@ -46,8 +28,7 @@ export class Session {
   private loggedIn = false;
   private cwd = '/';
   private restOffset = 0;
-  private passive: Passive | undefined;
-  private data: net.Socket | undefined;
+  private readonly channel: DataChannel;
   /** Set while RETR runs, so that an ABOR can overtake the queue. */
   private transfer: AbortController | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -56,6 +37,7 @@ export class Session {
     private readonly ctx: ServerContext,
     private readonly control: net.Socket,
   ) {
+    this.channel = new DataChannel(ctx);
     control.on('data', (d: Buffer) => this.onData(d));
     control.once('close', () => this.cleanup('closed'));
   }
@@ -85,10 +67,7 @@ export class Session {
   private cleanup(reason: string): void {
     clearTimeout(this.idleTimer);
     this.life.abort(reason);
-    this.passive?.discard();
-    this.passive = undefined;
-    this.data?.destroy();
-    this.data = undefined;
+    this.channel.discard();
   }
 
   private onData(d: Buffer): void {
@@ -149,6 +128,8 @@ export class Session {
 
   private async exec(cmd: string, arg: string): Promise<void> {
     if (!this.loggedIn && !PRE_LOGIN.has(cmd)) return this.reply(530, 'Please login with USER and PASS.');
+    const fixed = statelessReply(cmd, arg);
+    if (fixed !== undefined) return this.write(fixed);
     switch (cmd) {
       case 'USER':
         this.user = arg;
@@ -161,25 +142,6 @@ export class Session {
         await this.reply(221, 'Goodbye.');
         this.control.end();
         return;
-      case 'SYST':
-        return this.reply(215, 'UNIX Type: L8');
-      case 'FEAT':
-        return this.write(`211-Features:\r\n${FEATURES.map((f) => ` ${f}\r\n`).join('')}211 End\r\n`);
-      case 'OPTS':
-        return /^UTF8 ON$/i.test(arg.trim())
-          ? this.reply(200, 'Always in UTF8 mode.')
-          : this.reply(501, 'Option not understood.');
-      case 'TYPE': {
-        const t = arg.trim().toUpperCase();
-        if (t === 'I' || t === 'L 8') return this.reply(200, 'Switching to Binary mode.');
-        // ASCII is accepted but files are sent unchanged, as on a Unix server with LF files.
-        if (t === 'A' || t === 'A N') return this.reply(200, 'Switching to ASCII mode.');
-        return this.reply(504, 'Bad TYPE command.');
-      }
-      case 'STRU':
-        return arg.trim().toUpperCase() === 'F' ? this.reply(200, 'Structure set to F.') : this.reply(504, 'Bad STRU command.');
-      case 'MODE':
-        return arg.trim().toUpperCase() === 'S' ? this.reply(200, 'Mode set to S.') : this.reply(504, 'Bad MODE command.');
       case 'PWD':
       case 'XPWD':
         return this.reply(257, `"${this.cwd.replaceAll('"', '""')}" is the current directory`);
@@ -189,8 +151,6 @@ export class Session {
       case 'CDUP':
       case 'XCUP':
         return this.cwdTo('..');
-      case 'NOOP':
-        return this.reply(200, 'NOOP ok.');
       case 'SIZE': {
         const r = await resolveSafe(this.ctx.rootReal, this.cwd, arg);
         return r?.stat.isFile() ? this.reply(213, String(r.stat.size)) : this.reply(550, 'Could not get file size.');
@@ -241,36 +201,18 @@ export class Session {
   }
 
   private async openPassive(extended: boolean): Promise<void> {
-    this.passive?.discard();
-    this.passive = undefined;
+    this.channel.dropListener();
     const local = plainAddress(this.control.localAddress);
     if (!extended && !/^\d+\.\d+\.\d+\.\d+$/.test(local)) return this.reply(425, 'PASV needs IPv4; use EPSV.');
-    let p: Passive;
+    let port: number | undefined;
     try {
-      p = await Passive.open(this.ctx.host, plainAddress(this.control.remoteAddress), this.ctx.trackSocket, this.ctx.trackServer);
+      port = await this.channel.listen(plainAddress(this.control.remoteAddress), this.life.signal);
     } catch {
       return this.reply(425, 'Cannot open passive connection.');
     }
-    if (this.life.signal.aborted) {
-      p.discard();
-      return;
-    }
-    this.passive = p;
-    if (extended) return this.reply(229, `Entering Extended Passive Mode (|||${p.port}|)`);
-    return this.reply(227, `Entering Passive Mode (${local.replaceAll('.', ',')},${p.port >> 8},${p.port & 255}).`);
-  }
-
-  /** Waits (bounded, no polling) for the data connection of the last PASV/EPSV. */
-  private async takeData(signal: AbortSignal): Promise<net.Socket | undefined> {
-    const p = this.passive;
-    if (!p) return undefined;
-    this.passive = undefined;
-    const s = await raceAbort(p.connection, signal, DATA_WAIT_MS);
-    if (s) p.take();
-    p.discard(); // also drops a connection that arrived just as we gave up
-    if (!s || s.destroyed) return undefined;
-    this.data = s;
-    return s;
+    if (port === undefined) return;
+    if (extended) return this.reply(229, `Entering Extended Passive Mode (|||${port}|)`);
+    return this.reply(227, `Entering Passive Mode (${local.replaceAll('.', ',')},${port >> 8},${port & 255}).`);
   }
 
   private async retr(arg: string): Promise<void> {
@@ -285,7 +227,7 @@ export class Session {
       fh = undefined;
     }
     if (!fh) return this.reply(550, 'Failed to open file.');
-    if (!this.passive) {
+    if (!this.channel.ready) {
       await fh.close().catch(noop);
       return this.reply(425, 'Use PASV or EPSV first.');
     }
@@ -296,7 +238,7 @@ export class Session {
     this.transfer = ctl;
     let sending = false;
     try {
-      const data = await this.takeData(ctl.signal);
+      const data = await this.channel.take(ctl.signal);
       if (!data) return await this.afterAbort(ctl, 425, 'Failed to establish connection.');
       data.once('close', () => {
         if (sending) ctl.abort('data-closed');
@@ -318,19 +260,15 @@ export class Session {
         return;
       }
       if (outcome === 'aborted') return await this.afterAbort(ctl, 426, 'Connection closed; transfer aborted.');
-      // 'done', 'short' or 'error': half-close and wait until the client has read everything, so the
-      // reply cannot overtake the data.
-      data.end();
-      if (!data.closed) await waitEvent(data, 'close', this.life.signal, DATA_CLOSE_WAIT_MS);
-      data.destroy();
+      // 'done', 'short' or 'error': the client reads what was sent before the reply comes.
+      await closeWhenRead(data, this.life.signal);
       if (outcome === 'done' || outcome === 'short') return await this.reply(226, 'Transfer complete.');
       return await this.reply(426, 'Connection closed; transfer aborted.');
     } finally {
       if (fh) await fh.close().catch(noop);
       this.life.signal.removeEventListener('abort', onLife);
       if (this.transfer === ctl) this.transfer = undefined;
-      this.data?.destroy();
-      this.data = undefined;
+      this.channel.close();
     }
   }
 
@@ -338,7 +276,7 @@ export class Session {
   private async afterAbort(ctl: AbortController, code: number, text: string): Promise<void> {
     const reason: unknown = ctl.signal.reason;
     if (reason === 'session') return;
-    this.data?.destroy();
+    this.channel.close();
     if (reason === 'abor') {
       await this.reply(426, 'Connection closed; transfer aborted.');
       return this.reply(226, 'ABOR successful.');
@@ -347,19 +285,14 @@ export class Session {
   }
 
   private async list(arg: string, namesOnly: boolean): Promise<void> {
-    // Clients send ls-style flags such as "LIST -a"; they do not change our listing.
-    const target = await resolveSafe(this.ctx.rootReal, this.cwd, arg.replace(/^(\s*-\S*)+\s*/, ''));
-    if (!target) return this.reply(550, 'Failed to open directory.');
-    const text = Buffer.from(await formatListing(this.ctx.rootReal, target, namesOnly), 'utf8');
-    if (!this.passive) return this.reply(425, 'Use PASV or EPSV first.');
-    const data = await this.takeData(this.life.signal);
+    const text = await readListing(this.ctx.rootReal, this.cwd, arg, namesOnly);
+    if (text === undefined) return this.reply(550, 'Failed to open directory.');
+    if (!this.channel.ready) return this.reply(425, 'Use PASV or EPSV first.');
+    const data = await this.channel.take(this.life.signal);
     if (!data) return this.reply(425, 'Failed to establish connection.');
     await this.reply(150, 'Here comes the directory listing.');
-    if (!(await this.ctx.bucket.take(text.length, this.life.signal))) return;
-    data.end(text);
-    if (!data.closed) await waitEvent(data, 'close', this.life.signal, DATA_CLOSE_WAIT_MS);
-    data.destroy();
-    this.data = undefined;
+    if (!(await sendListing(this.ctx.bucket, data, text, this.life.signal))) return;
+    this.channel.close();
     return this.reply(226, 'Directory send OK.');
   }
 }
