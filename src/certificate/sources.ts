@@ -18,6 +18,8 @@ import type { Certificate, MirrorSpec } from './types.js';
 /** A certificate is small; anything larger is not one. */
 export const MAX_CERT_BYTES = 1024 * 1024;
 export const CERT_SIZE_LIMIT: SizeLimit = { bytes: MAX_CERT_BYTES, message: 'larger than a certificate can be' };
+/** A detached signature is one short line. */
+export const SIGNATURE_SIZE_LIMIT: SizeLimit = { bytes: 4096, message: 'larger than a signature can be' };
 
 export interface CertificateSource {
   /** The file path or URL, for messages (a password in it masked). */
