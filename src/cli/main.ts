@@ -18,6 +18,11 @@ const certOption = () =>
     '--cert <source>',
     'the service certificate: a file or ftp:// / http(s):// URL; repeat to try several in turn (default $SMARTFTP_CERT or ./mirrors.yaml)',
   ).argParser(collect);
+const certKeyOption = () =>
+  new Option(
+    '--cert-key <key>',
+    'a certificate fetched from a URL must be signed by this key: ed25519:BASE64, or a file holding it (default $SMARTFTP_CERT_KEY; see docs/certificate-signing.md)',
+  );
 const noStateOption = () => new Option('--no-state', 'neither read nor save what the director measured');
 const stateDirOption = () => new Option('--state-dir <dir>', 'where measurements are kept (default $XDG_STATE_HOME/smartftp)');
 
@@ -37,6 +42,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('-o, --output <file>', 'write the (single) file here')
     .option('-d, --dir <dir>', 'write files into this directory', '.')
     .addOption(certOption())
+    .addOption(certKeyOption())
     .addOption(new Option('--policy <name>', 'how the director picks mirrors').choices(POLICY_NAMES))
     .option('--stall-timeout <duration>', 'give up on a mirror after this long without data', durationArg)
     .option('--no-adaptive-stall', 'use the stall timeout as a fixed limit, not only as the ceiling')
@@ -52,6 +58,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .command('mirrors')
     .description('every mirror with what the director knows of it; --probe measures them now')
     .addOption(certOption())
+    .addOption(certKeyOption())
     .option('--probe', 'measure each mirror now with a small download, in parallel, and save the result')
     .option('--json', 'print JSON')
     .addOption(noStateOption())
