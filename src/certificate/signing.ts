@@ -53,7 +53,12 @@ export function generateSigningKey(): { privatePem: string; publicKey: string } 
 
 /** The private key of a PEM file's text, with its public key line; throws when it is not Ed25519. */
 export function readPrivateKey(pem: string): { key: KeyObject; publicKey: string } {
-  const key = createPrivateKey(pem);
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(pem);
+  } catch {
+    throw new Error('not a PEM private key (the file from `smartftp cert keygen`, not its .pub)');
+  }
   if (key.asymmetricKeyType !== 'ed25519') throw new Error(`not an Ed25519 private key (${key.asymmetricKeyType ?? 'unknown type'})`);
   return { key, publicKey: publicKeyLine(createPublicKey(key)) };
 }

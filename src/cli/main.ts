@@ -7,6 +7,7 @@ import { maskPasswords } from '../util/safe-text.js';
 import { collect, durationArg, listOfNumbers, sha256Arg, wholeNumber } from './args.js';
 import { runBench } from './bench.js';
 import { runCertCheck } from './cert.js';
+import { runCertKeygen, runCertSign, runCertVerify, DEFAULT_KEY_FILE } from './cert-sign.js';
 import { EXIT } from './exit-codes.js';
 import { runGet, type GetOptions } from './get.js';
 import { runMirrors, type MirrorsOptions } from './mirrors.js';
@@ -106,6 +107,26 @@ function buildProgram(setCode: (code: number) => void): Command {
     .argument('<file>')
     .option('--json', 'print the validated certificate as JSON')
     .action(async (file: string, options: { json?: boolean }) => setCode(await runCertCheck(file, options)));
+  cert
+    .command('keygen')
+    .description('make an Ed25519 key pair: the private key to a file (mode 0600), the signing_key line to paste into the certificate on stdout')
+    .option('--out <keyfile>', `where the private key goes; the public key goes to KEYFILE.pub (default ${DEFAULT_KEY_FILE})`)
+    .option('--force', 'replace an existing key file')
+    .action(async (options: { out?: string; force?: boolean }) => setCode(await runCertKeygen(options)));
+  cert
+    .command('sign')
+    .description('sign the exact bytes of a certificate: writes FILE.sig beside it')
+    .argument('<file>')
+    .requiredOption('--key <keyfile>', 'the private key file from cert keygen')
+    .option('--out <sigfile>', 'where the signature goes (default FILE.sig)')
+    .action(async (file: string, options: { key: string; out?: string }) => setCode(await runCertSign(file, options)));
+  cert
+    .command('verify')
+    .description("check FILE.sig against the certificate's signing_key (or --key); exit 2 when it does not verify")
+    .argument('<file>')
+    .option('--key <pub>', 'ed25519:BASE64, or a file holding it (default: the signing_key in FILE)')
+    .option('--sig <sigfile>', 'the signature file (default FILE.sig)')
+    .action(async (file: string, options: { key?: string; sig?: string }) => setCode(await runCertVerify(file, options)));
 
   return program;
 }
