@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { resolveCredentials } from '../../src/certificate/credentials.js';
-import { CertificateError, parseCertificate, type Problem } from '../../src/certificate/load.js';
+import { parseCertificate } from '../../src/certificate/load.js';
 import {
   generateSigningKey,
   lineOfTopKey,
@@ -14,19 +14,9 @@ import {
   verifyBytes,
 } from '../../src/certificate/signing.js';
 import type { MirrorSpec } from '../../src/certificate/types.js';
+import { FILE, problemsOf } from '../helpers/cert-problems.js';
 
-const FILE = 'mirrors.yaml';
 const MIRRORS = 'mirrors:\n  - url: ftp://127.0.0.1:2121/pub\n    name: a\n';
-
-function problemsOf(text: string): Problem[] {
-  try {
-    parseCertificate(text, FILE);
-  } catch (error) {
-    expect(error).toBeInstanceOf(CertificateError);
-    return (error as CertificateError).problems;
-  }
-  throw new Error('expected the certificate to be rejected');
-}
 
 describe('keys and signatures', () => {
   const { privatePem, publicKey } = generateSigningKey();
