@@ -17,8 +17,9 @@ function isAnonymous(user: string): boolean {
 }
 
 /**
- * In order: the variable named by password_env; the netrc entry for the host (its login must
- * match the mirror's user, if one is given); anonymous. Throws when password_env names a
+ * A mirror marked anonymousOnly logs in as anonymous, whatever else it says. Otherwise, in order:
+ * the variable named by password_env; the netrc entry for the host (its login must match the
+ * mirror's user, if one is given); anonymous. Throws when password_env names a
  * variable that is not set, since the login would fail anyway and the cause would be hidden.
  */
 export async function resolveCredentials(
@@ -26,6 +27,7 @@ export async function resolveCredentials(
   env: NodeJS.ProcessEnv = process.env,
   netrcPath: string = defaultNetrcPath(env),
 ): Promise<Credentials> {
+  if (mirror.anonymousOnly) return { ...ANONYMOUS };
   if (mirror.passwordEnv !== undefined) {
     const password = env[mirror.passwordEnv];
     if (password === undefined) {

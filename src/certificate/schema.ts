@@ -8,9 +8,10 @@ import { controlCharacter } from '../util/safe-text.js';
 import { aboveBound, BOUNDS, type Bound } from './bounds.js';
 import { DURATION_EXPECTED, parseDuration } from './duration.js';
 import type { Problem } from './problems.js';
+import { parsePublicKey } from './signing.js';
 import { POLICY_NAMES, type Certificate, type DirectorSettings, type MirrorSpec } from './types.js';
 
-const TOP_KEYS = ['service', 'ttl', 'membership', 'probe', 'director', 'mirrors'];
+const TOP_KEYS = ['service', 'ttl', 'membership', 'probe', 'director', 'mirrors', 'signing_key'];
 const DIRECTOR_KEYS = ['policy', 'stall_timeout', 'connect_timeout'];
 const MIRROR_KEYS = ['url', 'name', 'max_connections', 'user', 'password_env'];
 
@@ -412,6 +413,34 @@ function mirrors(ck: Checker, f: Field): MirrorSpec[] | undefined {
   return specs;
 }
 
+const MEMBERSHIP_KEYS = ['path', 'unsigned'];
+
+/** `membership: PATH`, or `membership: { path: PATH, unsigned: ok }` to adopt unsigned updates. */
+function membershipSettings(ck: Checker, f: Field): { path?: string; unsignedOk: boolean } {
+  if (!isMap(f.value)) return { path: mirrorPath(ck, f, 'membership'), unsignedOk: false };
+  const m = fields(ck, f.value, 'membership', MEMBERSHIP_KEYS);
+  const pathField = m.get('path');
+  if (!pathField) ck.report(placeOf(f), 'membership.path', "missing required key 'path'");
+  const path = pathField && mirrorPath(ck, pathField, 'membership.path');
+  const unsigned = m.get('unsigned');
+  const value = unsigned && isScalar(unsigned.value) ? unsigned.value.value : undefined;
+  if (unsigned && value !== 'ok') {
+    const message = `expected 'ok' (adopt membership updates that are not signed), got ${describe(unsigned.value)}; leave the key out to require signatures`;
+    ck.report(placeOf(unsigned), 'membership.unsigned', message);
+  }
+  return { path, unsignedOk: value === 'ok' };
+}
+
+/** `signing_key: ed25519:BASE64`: the key that signs this service's certificates (certificate/signing.ts). */
+function signingKeySetting(ck: Checker, f: Field): string | undefined {
+  const text = nonEmptyString(ck, f, 'signing_key');
+  if (text === undefined) return undefined;
+  const parsed = parsePublicKey(text);
+  if ('key' in parsed) return parsed.key;
+  ck.report(placeOf(f), 'signing_key', `${parsed.problem}; a private key never goes in the certificate`);
+  return undefined;
+}
+
 /** Checks the document; the certificate is given only when there is no problem. */
 export function checkCertificate(
   doc: Document,
@@ -438,7 +467,9 @@ export function checkCertificate(
   const ttlField = top.get('ttl');
   const ttl = ttlField && duration(ck, ttlField, 'ttl', BOUNDS.ttl);
   const membershipField = top.get('membership');
-  const membershipPath = membershipField && mirrorPath(ck, membershipField, 'membership');
+  const membership = membershipField && membershipSettings(ck, membershipField);
+  const signingKeyField = top.get('signing_key');
+  const signingKey = signingKeyField && signingKeySetting(ck, signingKeyField);
   const probeField = top.get('probe');
   const probePath = probeField && mirrorPath(ck, probeField, 'probe');
   const directorField = top.get('director');
@@ -451,7 +482,9 @@ export function checkCertificate(
   if (ck.problems.length || service === undefined || !director || !list) return { problems: ck.problems };
   const certificate: Certificate = { service, mirrors: list, director, origin };
   if (ttl !== undefined) certificate.ttl = ttl;
-  if (membershipPath !== undefined) certificate.membershipPath = membershipPath;
+  if (membership?.path !== undefined) certificate.membershipPath = membership.path;
+  if (membership?.unsignedOk) certificate.membershipUnsignedOk = true;
+  if (signingKey !== undefined) certificate.signingKey = signingKey;
   if (probePath !== undefined) certificate.probePath = probePath;
   return { certificate, problems: ck.problems };
 }

@@ -19,6 +19,11 @@ export interface MirrorSpec {
   user?: string;
   /** Name of the environment variable holding the password; never the password itself. */
   passwordEnv?: string;
+  /**
+   * Log in as anonymous only: no password_env, no ~/.netrc. Set on a mirror that only a membership
+   * update named, so that no credential of this user reaches it (client/membership-trust.ts).
+   */
+  anonymousOnly?: true;
 }
 
 export interface DirectorSettings {
@@ -37,6 +42,10 @@ export interface Certificate {
   ttl?: number;
   /** Path on each mirror where it publishes the current certificate (lazy membership updates). */
   membershipPath?: string;
+  /** `membership.unsigned: ok`: adopt published updates that carry no valid signature. */
+  membershipUnsignedOk?: boolean;
+  /** `ed25519:BASE64`: the key whose signature a membership update or fetched copy needs. */
+  signingKey?: string;
   /** A file every mirror holds, for `smartftp mirrors --probe` to measure with. */
   probePath?: string;
   /** Where this certificate was read from (a file path or URL), for messages. */

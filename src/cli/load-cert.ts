@@ -1,9 +1,13 @@
 // Finds and loads the certificate for a command: from the --cert sources in turn, or the cache;
-// a bad one is reported with file, line and key.
+// a bad one is reported with file, line and key. A fetched one must be signed by the key given
+// with --cert-key ($SMARTFTP_CERT_KEY), or else by the one pinned in the cache (bootstrap.ts).
 
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { bootstrapCertificate } from '../certificate/bootstrap.js';
+import { CertificateCache } from '../certificate/cache.js';
 import { CertificateError } from '../certificate/load.js';
-import { bootstrapCertificate, CertificateCache } from '../certificate/sources.js';
+import { KEY_PREFIX, parsePublicKey } from '../certificate/signing.js';
 import type { Certificate } from '../certificate/types.js';
 import { defaultStateDir } from '../director/state.js';
 import type { Reporter } from '../ui/reporter.js';
@@ -11,6 +15,8 @@ import type { Reporter } from '../ui/reporter.js';
 export interface CertOptions {
   /** Files or URLs, tried in turn. */
   cert?: string[];
+  /** `ed25519:BASE64`, or a file holding it: the key fetched certificates must be signed by. */
+  certKey?: string;
   stateDir?: string;
 }
 
@@ -25,10 +31,37 @@ export function certCache(options: CertOptions): CertificateCache {
   return new CertificateCache(join(options.stateDir ?? defaultStateDir(), 'certs'));
 }
 
+/**
+ * A public key given on the command line: the `ed25519:BASE64` line itself, or a file holding it
+ * (e.g. KEYFILE.pub from `cert keygen`, or a line `signing_key: ed25519:...`). Throws Error.
+ */
+export async function readPublicKeyArg(value: string): Promise<string> {
+  let text = value;
+  if (!value.trim().toLowerCase().startsWith(KEY_PREFIX)) {
+    try {
+      text = await readFile(value, 'utf8');
+    } catch (error) {
+      throw new Error(`${value}: neither an ed25519:BASE64 key nor a readable file (${(error as Error).message})`);
+    }
+    text = text.replace(/^\s*signing_key\s*:\s*/, '').replace(/^["']|["']\s*$/g, '');
+  }
+  const parsed = parsePublicKey(text);
+  if ('problem' in parsed) throw new Error(`${value}: ${parsed.problem}`);
+  return parsed.key;
+}
+
 /** The certificate, or undefined after reporting why not. */
 export async function loadCertificateForCli(options: CertOptions, reporter: Reporter): Promise<Certificate | undefined> {
+  const keyArg = options.certKey ?? process.env.SMARTFTP_CERT_KEY;
+  let trustedKey: string | undefined;
   try {
-    const { cert, warnings } = await bootstrapCertificate(certSources(options), { cache: certCache(options) });
+    trustedKey = keyArg ? await readPublicKeyArg(keyArg) : undefined;
+  } catch (error) {
+    reporter.note(`--cert-key ${(error as Error).message}`);
+    return undefined;
+  }
+  try {
+    const { cert, warnings } = await bootstrapCertificate(certSources(options), { cache: certCache(options), trustedKey });
     for (const message of warnings) reporter.event({ type: 'warning', message });
     return cert;
   } catch (error) {

@@ -7,6 +7,7 @@ import { maskPasswords } from '../util/safe-text.js';
 import { collect, durationArg, listOfNumbers, sha256Arg, wholeNumber } from './args.js';
 import { runBench } from './bench.js';
 import { runCertCheck } from './cert.js';
+import { runCertKeygen, runCertSign, runCertVerify, DEFAULT_KEY_FILE } from './cert-sign.js';
 import { EXIT } from './exit-codes.js';
 import { runGet, type GetOptions } from './get.js';
 import { runMirrors, type MirrorsOptions } from './mirrors.js';
@@ -18,6 +19,11 @@ const certOption = () =>
     '--cert <source>',
     'the service certificate: a file or ftp:// / http(s):// URL; repeat to try several in turn (default $SMARTFTP_CERT or ./mirrors.yaml)',
   ).argParser(collect);
+const certKeyOption = () =>
+  new Option(
+    '--cert-key <key>',
+    'a certificate fetched from a URL must be signed by this key: ed25519:BASE64, or a file holding it (default $SMARTFTP_CERT_KEY; see docs/certificate-signing.md)',
+  );
 const noStateOption = () => new Option('--no-state', 'neither read nor save what the director measured');
 const stateDirOption = () => new Option('--state-dir <dir>', 'where measurements are kept (default $XDG_STATE_HOME/smartftp)');
 
@@ -37,6 +43,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('-o, --output <file>', 'write the (single) file here')
     .option('-d, --dir <dir>', 'write files into this directory', '.')
     .addOption(certOption())
+    .addOption(certKeyOption())
     .addOption(new Option('--policy <name>', 'how the director picks mirrors').choices(POLICY_NAMES))
     .option('--stall-timeout <duration>', 'give up on a mirror after this long without data', durationArg)
     .option('--no-adaptive-stall', 'use the stall timeout as a fixed limit, not only as the ceiling')
@@ -53,6 +60,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .command('mirrors')
     .description('every mirror with what the director knows of it; --probe measures them now')
     .addOption(certOption())
+    .addOption(certKeyOption())
     .option('--probe', 'measure each mirror now with a small download, in parallel, and save the result')
     .option('--json', 'print JSON')
     .addOption(noStateOption())
@@ -100,6 +108,26 @@ function buildProgram(setCode: (code: number) => void): Command {
     .argument('<file>')
     .option('--json', 'print the validated certificate as JSON')
     .action(async (file: string, options: { json?: boolean }) => setCode(await runCertCheck(file, options)));
+  cert
+    .command('keygen')
+    .description('make an Ed25519 key pair: the private key to a file (mode 0600), the signing_key line to paste into the certificate on stdout')
+    .option('--out <keyfile>', `where the private key goes; the public key goes to KEYFILE.pub (default ${DEFAULT_KEY_FILE})`)
+    .option('--force', 'replace an existing key file')
+    .action(async (options: { out?: string; force?: boolean }) => setCode(await runCertKeygen(options)));
+  cert
+    .command('sign')
+    .description('sign the exact bytes of a certificate: writes FILE.sig beside it')
+    .argument('<file>')
+    .requiredOption('--key <keyfile>', 'the private key file from cert keygen')
+    .option('--out <sigfile>', 'where the signature goes (default FILE.sig)')
+    .action(async (file: string, options: { key: string; out?: string }) => setCode(await runCertSign(file, options)));
+  cert
+    .command('verify')
+    .description("check FILE.sig against the certificate's signing_key (or --key); exit 2 when it does not verify")
+    .argument('<file>')
+    .option('--key <pub>', 'ed25519:BASE64, or a file holding it (default: the signing_key in FILE)')
+    .option('--sig <sigfile>', 'the signature file (default FILE.sig)')
+    .action(async (file: string, options: { key?: string; sig?: string }) => setCode(await runCertVerify(file, options)));
 
   return program;
 }

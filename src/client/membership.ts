@@ -1,33 +1,36 @@
 // Lazy membership updates (paper 3.1.2): mirrors publish the current certificate at a path the
 // certificate names. The client reads it over a connection it already has open, at most once per
-// ttl, and hands the director the mirror list when it is a valid certificate of the same service.
+// ttl, and hands the director the mirror list when it is a valid certificate of the same service,
+// signed by the local certificate's key (or unsigned, where it says so; client/membership-trust.ts).
 // The director only keeps the adopted list (director/state.ts); reading it needs the FTP pool.
 
-import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { CertificateError, parseCertificate } from '../certificate/load.js';
-import { CERT_SIZE_LIMIT } from '../certificate/sources.js';
+import { SIGNATURE_SUFFIX } from '../certificate/signing.js';
+import { CERT_SIZE_LIMIT, SIGNATURE_SIZE_LIMIT } from '../certificate/sources.js';
 import type { Certificate, MirrorSpec } from '../certificate/types.js';
 import type { Director } from '../director/director.js';
 import type { AdoptedMembership } from '../director/state.js';
 import type { FtpPool } from '../ftp/pool.js';
 import { readSmallFile } from '../ftp/read-small-file.js';
 import type { EventSink } from '../ui/events.js';
+import { adoptionBase, fingerprint, judgeUpdate, usableAdoption, withLocalCredentials } from './membership-trust.js';
+
+export { fingerprint } from './membership-trust.js';
 
 /** How often to look when the certificate gives no ttl, seconds. */
 export const DEFAULT_MEMBERSHIP_TTL = 3600;
 
-export function fingerprint(mirrors: MirrorSpec[]): string {
-  return createHash('sha256')
-    .update(JSON.stringify(mirrors.map((m) => [m.name, m.url, m.maxConnections, m.user ?? '', m.passwordEnv ?? ''])))
-    .digest('hex')
-    .slice(0, 16);
+/**
+ * The mirrors to start with: an adopted update wins while the certificate's own list (and key) is
+ * unchanged and its terms still take updates; its mirrors get credentials from the certificate only.
+ */
+export function startingMembership(cert: Certificate, adopted: AdoptedMembership | undefined): MirrorSpec[] {
+  return usableAdoption(cert, adopted)?.mirrors ?? cert.mirrors;
 }
 
-/** The mirrors to start with: an adopted update wins while the certificate's own list is unchanged. */
-export function startingMembership(cert: Certificate, adopted: AdoptedMembership | undefined): MirrorSpec[] {
-  return adopted && adopted.base === fingerprint(cert.mirrors) && adopted.mirrors.length > 0 ? adopted.mirrors : cert.mirrors;
-}
+/** What a look found: the published text and its detached signature, or why it could not be read. */
+type Published = { text: string; signature?: string } | { error: Error };
 
 export class MembershipWatcher {
   adopted: AdoptedMembership | undefined;
@@ -40,7 +43,11 @@ export class MembershipWatcher {
     private readonly events: EventSink,
     private readonly now: () => number = Date.now,
   ) {
-    this.adopted = adopted;
+    this.adopted = usableAdoption(cert, adopted);
+    if (adopted && !this.adopted && adopted.base.startsWith(fingerprint(cert.mirrors))) {
+      const why = 'the certificate takes only signed updates now (signing_key), or none without membership.unsigned: ok';
+      events({ type: 'warning', message: `membership: not using the list adopted from ${adopted.from}: ${why}` });
+    }
   }
 
   due(): boolean {
@@ -55,17 +62,12 @@ export class MembershipWatcher {
     this.checkedAt = this.now();
     const path = posix.join(mirror.basePath, this.cert.membershipPath!);
     const origin = `${mirror.url.replace(/\/+$/, '')}/${this.cert.membershipPath!.replace(/^\/+/, '')}`;
-    const lease = await pool.acquire(mirror, signal);
-    let text: string;
-    try {
-      text = await readSmallFile(lease.client, path, CERT_SIZE_LIMIT);
-      pool.release(lease);
-    } catch (error) {
-      if (lease.client.closed) pool.discard(lease);
-      else pool.release(lease);
-      this.events({ type: 'warning', message: `membership: cannot read ${origin}: ${(error as Error).message}` });
+    const read = await this.read(pool, mirror, path, signal);
+    if ('error' in read) {
+      this.events({ type: 'warning', message: `membership: cannot read ${origin}: ${read.error.message}` });
       return;
     }
+    const { text } = read;
     let next: Certificate;
     try {
       next = parseCertificate(text, origin);
@@ -78,14 +80,37 @@ export class MembershipWatcher {
       this.events({ type: 'warning', message: `membership: ${origin} is for service ${next.service}, not ${this.cert.service}; ignored` });
       return;
     }
+    const mirrors = withLocalCredentials(next.mirrors, this.cert.mirrors);
     const before = new Set(director.mirrors.map((m) => m.name));
-    const after = new Set(next.mirrors.map((m) => m.name));
+    const after = new Set(mirrors.map((m) => m.name));
     const added = [...after].filter((n) => !before.has(n));
     const removed = [...before].filter((n) => !after.has(n));
-    if (added.length === 0 && removed.length === 0 && fingerprint(next.mirrors) === fingerprint(director.mirrors)) return;
-    director.mirrors = next.mirrors;
+    if (added.length === 0 && removed.length === 0 && fingerprint(mirrors) === fingerprint(director.mirrors)) return;
+    const verdict = judgeUpdate(this.cert, Buffer.from(text, 'utf8'), read.signature);
+    if (!verdict.ok) {
+      this.events({ type: 'warning', message: `membership: ignoring the update at ${origin}: ${verdict.reason}` });
+      return;
+    }
+    director.mirrors = mirrors;
     if (director.lastMirror && !after.has(director.lastMirror)) director.lastMirror = undefined;
-    this.adopted = { base: fingerprint(this.cert.mirrors), mirrors: next.mirrors, from: origin, adoptedAt: this.now() };
+    this.adopted = { base: adoptionBase(this.cert), mirrors, from: origin, adoptedAt: this.now() };
     this.events({ type: 'membership', service: this.cert.service, added, removed, from: origin });
+  }
+
+  /** The update's text, and its signature when the certificate has a key to check it with. */
+  private async read(pool: FtpPool, mirror: MirrorSpec, path: string, signal: AbortSignal): Promise<Published> {
+    const lease = await pool.acquire(mirror, signal);
+    try {
+      const text = await readSmallFile(lease.client, path, CERT_SIZE_LIMIT);
+      if (!this.cert.signingKey) return { text };
+      // A missing signature is judged as unsigned; it is not a failure to read.
+      const signature = await readSmallFile(lease.client, path + SIGNATURE_SUFFIX, SIGNATURE_SIZE_LIMIT).catch(() => undefined);
+      return { text, signature };
+    } catch (error) {
+      return { error: error as Error };
+    } finally {
+      if (lease.client.closed) pool.discard(lease);
+      else pool.release(lease);
+    }
   }
 }

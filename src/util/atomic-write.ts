@@ -3,7 +3,7 @@
 
 import { promises as fsp } from 'node:fs';
 
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;
   const handle = await fsp.open(tmp, 'w');
   try {

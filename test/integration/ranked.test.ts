@@ -235,7 +235,7 @@ describe('lazy membership updates', () => {
     // The client's certificate knows m1 and m2; the service now publishes m1 and m3 (m2 retired).
     const published = ['service: members.test', 'ttl: 1s', 'membership: MIRRORS.yaml', 'mirrors:', `  - url: ${m1!.url}`, '    name: m1', `  - url: ${m3!.url}`, '    name: m3', ''].join('\n');
     for (const root of roots) putFile(root, 'pub/MIRRORS.yaml', Buffer.from(published));
-    const cert = rankedCert(work, [m1!, m2!], ['ttl: 1s', 'membership: MIRRORS.yaml'], 'members.test');
+    const cert = rankedCert(work, [m1!, m2!], ['ttl: 1s', 'membership: { path: MIRRORS.yaml, unsigned: ok }'], 'members.test');
 
     const first = runCli(['get', 'f01.bin', 'f02.bin', 'f03.bin', '--cert', cert, '-d', work, '--state-dir', stateHome, '--json']);
     expect(await first.exit).toBe(0);

@@ -40,7 +40,7 @@ async function setup() {
   const [root] = t.roots(1, {});
   const server = t.track(await startFtpServer({ root: root! }));
   const m1 = `${server.url}pub`;
-  const own = cert(certText('members.test', [['m1', m1], ['m2', ELSEWHERE]], ['ttl: 60s', 'membership: MIRRORS.yaml']));
+  const own = cert(certText('members.test', [['m1', m1], ['m2', ELSEWHERE]], ['ttl: 60s', 'membership: { path: MIRRORS.yaml, unsigned: ok }']));
   const director = new Director({ mirrors: own.mirrors, policy: policyByName('ordered') });
   director.lastMirror = 'm1';
   const pool = new FtpPool({ connectTimeoutMs: 5000, idleTimeoutMs: 10_000 });
@@ -137,15 +137,16 @@ describe('what a look finds', () => {
 
 describe('across a restart', () => {
   it('the adopted list is kept while the certificate is unchanged, and dropped when its own list changed', async () => {
-    const own = cert(certText('members.test', [['m1', ELSEWHERE], ['m2', 'ftp://127.0.0.1:8/pub']]));
+    const own = cert(certText('members.test', [['m1', ELSEWHERE], ['m2', 'ftp://127.0.0.1:8/pub']], ['membership: { path: MIRRORS.yaml, unsigned: ok }']));
     const adopted = { base: fingerprint(own.mirrors), mirrors: cert(certText('members.test', [['m3', 'ftp://127.0.0.1:7/pub']])).mirrors, from: 'x', adoptedAt: 5 };
     const store = new StateStore(join(t.dir(), 'state'));
     await store.save(snapshot(own.service, adopted.mirrors, {}, { membershipCheckedAt: 5, adopted }));
     const { state } = await store.load(own.service);
     expect(state?.adopted).toEqual(adopted);
-    expect(startingMembership(own, state?.adopted)).toEqual(adopted.mirrors);
+    // m3 is not the certificate's own mirror: it logs in as anonymous only.
+    expect(startingMembership(own, state?.adopted)).toEqual(adopted.mirrors.map((m) => ({ ...m, anonymousOnly: true })));
     // The user edited the certificate's own list: that edit wins over what was adopted.
-    const edited = cert(certText('members.test', [['m1', ELSEWHERE], ['m4', 'ftp://127.0.0.1:6/pub']]));
+    const edited = cert(certText('members.test', [['m1', ELSEWHERE], ['m4', 'ftp://127.0.0.1:6/pub']], ['membership: { path: MIRRORS.yaml, unsigned: ok }']));
     expect(startingMembership(edited, state?.adopted)).toEqual(edited.mirrors);
     expect(startingMembership(own, undefined)).toEqual(own.mirrors);
   });
