@@ -1,5 +1,6 @@
 // The command line: commander wiring only; each command lives in its own file.
 
+import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { POLICY_NAMES } from '../certificate/types.js';
 import type { BenchOptions } from '../bench/options.js';
@@ -12,6 +13,9 @@ import { EXIT } from './exit-codes.js';
 import { runGet, type GetOptions } from './get.js';
 import { runMirrors, type MirrorsOptions } from './mirrors.js';
 import { runServe, type ServeOptions } from './serve.js';
+
+/** package.json's version, read at run time: it sits two levels above both src/cli/ and dist/cli/. */
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 /** Options shared by the commands that work with a service. */
 const certOption = () =>
@@ -30,7 +34,7 @@ const stateDirOption = () => new Option('--state-dir <dir>', 'where measurements
 function buildProgram(setCode: (code: number) => void): Command {
   const program = new Command('smartftp')
     .description('A smart FTP downloader: one director, many peer mirrors, failover with resume.')
-    .version('0.1.0')
+    .version(version)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(maskPasswords(s)) });
 
