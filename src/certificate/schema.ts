@@ -1,15 +1,15 @@
 // Turns the parsed YAML document into a Certificate, collecting every problem with its place.
 
-import { isIPv6 } from 'node:net';
-import { domainToASCII } from 'node:url';
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type YAMLMap } from 'yaml';
-import { remoteNameProblem } from '../client/remote-name.js';
-import { controlCharacter } from '../util/safe-text.js';
-import { aboveBound, BOUNDS, type Bound } from './bounds.js';
-import { DURATION_EXPECTED, parseDuration } from './duration.js';
+import { isMap, isScalar, isSeq, type Document, type LineCounter } from 'yaml';
+import { BOUNDS } from './bounds.js';
+import { Checker, describe, duration, fields, join, mirrorPath, nonEmptyString, offsetOf, placeOf, positiveInteger, type Field } from './checker.js';
+import { CREDENTIALS_HINT, hostForName, parseMirrorUrl, type MirrorUrl } from './mirror-url.js';
 import type { Problem } from './problems.js';
 import { parsePublicKey } from './signing.js';
 import { POLICY_NAMES, type Certificate, type DirectorSettings, type MirrorSpec } from './types.js';
+
+export { closestKey, levenshtein } from './checker.js';
+export { DEFAULT_FTP_PORT, normalizeBasePath, parseMirrorUrl, type MirrorUrl } from './mirror-url.js';
 
 const TOP_KEYS = ['service', 'ttl', 'membership', 'probe', 'director', 'mirrors', 'signing_key'];
 const DIRECTOR_KEYS = ['policy', 'stall_timeout', 'connect_timeout'];
@@ -21,171 +21,8 @@ export const DEFAULT_DIRECTOR: Readonly<DirectorSettings> = {
   connectTimeout: 10,
 };
 export const DEFAULT_MAX_CONNECTIONS = 2;
-export const DEFAULT_FTP_PORT = 21;
 
-const CREDENTIALS_HINT =
-  'passwords never go in the certificate: name an environment variable with password_env, or use ~/.netrc';
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** A key's value and where the key is, for problems about a value that has no place of its own. */
-interface Field {
-  keyAt: number;
-  value: unknown;
-}
-
-class Checker {
-  readonly problems: Problem[] = [];
-  constructor(
-    private readonly origin: string,
-    private readonly lines: LineCounter,
-    private readonly doc: Document,
-  ) {}
-
-  /** Follows an alias so `*ref` is checked like the anchored node it stands for. */
-  deref(value: unknown): unknown {
-    return isAlias(value) ? (value.resolve(this.doc) ?? value) : value;
-  }
-
-  lineOf(offset: number): number {
-    return this.lines.linePos(offset).line;
-  }
-
-  report(offset: number, key: string, message: string): void {
-    const { line, col } = this.lines.linePos(offset);
-    this.problems.push({ file: this.origin, line, column: col, key, message });
-  }
-}
-
-function offsetOf(node: unknown, fallback: number): number {
-  const range = (node as { range?: readonly number[] | null } | null)?.range;
-  return range?.[0] ?? fallback;
-}
-
-/** Where to point for a value: the value itself, or its key when the value was left empty. */
-function placeOf(f: Field): number {
-  return isScalar(f.value) && f.value.value === null ? f.keyAt : offsetOf(f.value, f.keyAt);
-}
-
-function describe(value: unknown): string {
-  if (isMap(value)) return 'a mapping';
-  if (isSeq(value)) return 'a list';
-  const v = isScalar(value) ? value.value : value;
-  if (v === null || v === undefined) return 'nothing';
-  return typeof v === 'string' ? JSON.stringify(v) : String(v);
-}
-
-function join(path: string, key: string): string {
-  return path ? `${path}.${key}` : key;
-}
-
-export function levenshtein(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
-    }
-    prev = cur;
-  }
-  return prev[b.length] ?? 0;
-}
-
-/** The closest valid key, if near enough to be a likely typo (more slack for longer keys). */
-export function closestKey(name: string, valid: readonly string[]): string | undefined {
-  const limit = name.length <= 3 ? 1 : name.length <= 6 ? 2 : 3;
-  let best: string | undefined;
-  let bestDistance = limit + 1;
-  for (const candidate of valid) {
-    const d = levenshtein(name.toLowerCase(), candidate);
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-/** The known keys of a mapping; unknown and repeated keys are reported and left out. */
-function fields(
-  ck: Checker,
-  map: YAMLMap,
-  path: string,
-  valid: readonly string[],
-  hint?: (name: string) => string | undefined,
-): Map<string, Field> {
-  const known = new Map<string, Field>();
-  const firstAt = new Map<string, number>();
-  for (const pair of map.items) {
-    const keyAt = offsetOf(pair.key, offsetOf(map, 0));
-    const keyValue = isScalar(pair.key) ? pair.key.value : undefined;
-    if (keyValue === null || keyValue === undefined || typeof keyValue === 'object') {
-      ck.report(keyAt, path, `expected a plain key name, got ${describe(pair.key)}`);
-      continue;
-    }
-    const name = String(keyValue);
-    const previous = firstAt.get(name);
-    if (previous !== undefined) {
-      ck.report(keyAt, join(path, name), `duplicate key '${name}' (first given on line ${ck.lineOf(previous)})`);
-      continue;
-    }
-    firstAt.set(name, keyAt);
-    if (!valid.includes(name)) {
-      const near = closestKey(name, valid);
-      let message = `unknown key '${name}'`;
-      if (near) message += `; did you mean '${near}'?`;
-      const extra = hint?.(name);
-      if (extra) message += `; ${extra}`;
-      ck.report(keyAt, join(path, name), message);
-      continue;
-    }
-    known.set(name, { keyAt, value: ck.deref(pair.value) });
-  }
-  return known;
-}
-
-function nonEmptyString(ck: Checker, f: Field, key: string): string | undefined {
-  const v = f.value;
-  if (isScalar(v) && typeof v.value === 'string' && v.value.trim() !== '') return v.value;
-  ck.report(placeOf(f), key, `expected a non-empty string, got ${describe(v)}`);
-  return undefined;
-}
-
-/** A path on each mirror (membership, probe): the same rules as a name given to `get`. */
-function mirrorPath(ck: Checker, f: Field, key: string): string | undefined {
-  const path = nonEmptyString(ck, f, key);
-  const problem = path === undefined ? undefined : remoteNameProblem(path);
-  if (problem) ck.report(placeOf(f), key, `not a usable path on a mirror: ${problem}`);
-  return problem ? undefined : path;
-}
-
-/** Reports a value above its bound; true when the value is within. */
-function withinBound(ck: Checker, f: Field, key: string, value: number, bound: Bound): boolean {
-  const problem = aboveBound(value, bound);
-  if (problem) ck.report(placeOf(f), key, `${problem}, got ${describe(f.value)}`);
-  return !problem;
-}
-
-function positiveInteger(ck: Checker, f: Field, key: string, bound: Bound): number | undefined {
-  const v = isScalar(f.value) ? f.value.value : undefined;
-  if (typeof v === 'number' && Number.isInteger(v) && v >= 1) return withinBound(ck, f, key, v, bound) ? v : undefined;
-  ck.report(placeOf(f), key, `expected an integer >= 1, got ${describe(f.value)}`);
-  return undefined;
-}
-
-function duration(ck: Checker, f: Field, key: string, bound: Bound): number | undefined {
-  const positive = !!bound.aboveZero;
-  const seconds = parseDuration(isScalar(f.value) ? f.value.value : undefined);
-  if (seconds === undefined) {
-    ck.report(placeOf(f), key, `${DURATION_EXPECTED}, got ${describe(f.value)}`);
-    return undefined;
-  }
-  if (positive && seconds <= 0) {
-    ck.report(placeOf(f), key, `must be greater than 0, got ${describe(f.value)}`);
-    return undefined;
-  }
-  return withinBound(ck, f, key, seconds, bound) ? seconds : undefined;
-}
 
 function directorSettings(ck: Checker, f: Field): DirectorSettings | undefined {
   if (!isMap(f.value)) {
@@ -210,98 +47,6 @@ function directorSettings(ck: Checker, f: Field): DirectorSettings | undefined {
   const connect = d.get('connect_timeout');
   if (connect) settings.connectTimeout = duration(ck, connect, 'director.connect_timeout', BOUNDS.connect_timeout) ?? 0;
   return ck.problems.length === before ? settings : undefined;
-}
-
-export interface MirrorUrl {
-  /** The URL as written, with any user name taken out. */
-  url: string;
-  protocol: 'ftp' | 'ftps';
-  host: string;
-  port: number;
-  basePath: string;
-  user?: string;
-}
-
-/** Reads an ftp:// or ftps:// URL; gives the reason as a string when it is not one. */
-export function parseMirrorUrl(text: string): MirrorUrl | string {
-  // CR/LF would end an FTP command early and start another; no control character is ever meant.
-  const control = controlCharacter(text);
-  if (control) return `the URL contains a control character (${control})`;
-  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/]*)(.*)$/s.exec(text);
-  const [, scheme = '', authority = '', path = ''] = m ?? [];
-  // No URL syntax says where a password ends: everything up to the last "@" is withheld.
-  if (!m) return `not a URL: ${JSON.stringify(text.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/*)?.*@/s, '$1***@'))}; expected ftp://host[:port]/path`;
-  const protocol = scheme.toLowerCase();
-  if (protocol !== 'ftp' && protocol !== 'ftps') {
-    return `unsupported scheme '${scheme}://'; expected ftp:// or ftps://`;
-  }
-  const at = authority.lastIndexOf('@');
-  const userinfo = at >= 0 ? authority.slice(0, at) : undefined;
-  const hostPort = authority.slice(at + 1);
-  if (userinfo !== undefined && userinfo.includes(':')) return `the URL contains a password; ${CREDENTIALS_HINT}`;
-  if (userinfo === '') return 'empty user name before "@" in the URL';
-  let user: string | undefined;
-  try {
-    user = userinfo === undefined ? undefined : decodeURIComponent(userinfo);
-  } catch {
-    return 'bad percent-encoding in the user name';
-  }
-  const userControl = user === undefined ? undefined : controlCharacter(user);
-  if (userControl) return `the user name contains an encoded control character (${userControl})`;
-
-  const hp = /^(?:\[([^\]]*)\]|([^:[\]]*))(?::(.*))?$/s.exec(hostPort);
-  if (!hp) return `invalid host ${JSON.stringify(hostPort)}`;
-  const [, ipv6, name, portText] = hp;
-  let host: string;
-  if (ipv6 !== undefined) {
-    if (!isIPv6(ipv6)) return `invalid IPv6 address '${ipv6}'`;
-    host = ipv6.toLowerCase();
-  } else {
-    if (!name) return 'missing host; expected ftp://host[:port]/path';
-    // Plain ASCII names are kept as written (lower-cased); others go through IDNA.
-    const ascii = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/.test(name) ? name.toLowerCase() : domainToASCII(name);
-    if (!ascii) return `invalid host '${name}'`;
-    host = ascii;
-  }
-  let port = DEFAULT_FTP_PORT;
-  if (portText) {
-    port = /^\d{1,5}$/.test(portText) ? Number(portText) : 0;
-    if (port < 1 || port > 65535) return `invalid port '${portText}'; expected 1-65535`;
-  }
-
-  if (/[?#]/.test(path)) return 'a query or fragment ("?", "#") is not allowed; percent-encode them in a path';
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(path);
-  } catch {
-    return 'bad percent-encoding in the path';
-  }
-  const pathControl = controlCharacter(decoded);
-  if (pathControl) return `the path contains an encoded control character (${pathControl})`;
-  const result: MirrorUrl = {
-    url: `${scheme}://${hostPort}${path}`,
-    protocol,
-    host,
-    port,
-    basePath: normalizeBasePath(decoded),
-  };
-  if (user !== undefined) result.user = user;
-  return result;
-}
-
-/** "/pub" and "pub//x/" become "/pub/" and "/pub/x/"; "." and ".." are resolved. */
-export function normalizeBasePath(path: string): string {
-  const parts: string[] = [];
-  for (const part of path.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') parts.pop();
-    else parts.push(part);
-  }
-  return parts.length ? `/${parts.join('/')}/` : '/';
-}
-
-function hostForName(url: MirrorUrl): string {
-  return `${url.host.includes(':') ? `[${url.host}]` : url.host}:${url.port}`;
 }
 
 interface MirrorResult {

@@ -188,21 +188,29 @@ describe('trust no mirror: hangs', () => {
     expect(f).toMatchObject({ mirror: 'slow', kind: 'stalled', message: 'no complete answer to SIZE within 2 s' });
   });
 
-  it('Ctrl-C while a mirror never answers SIZE ends the run within a second, exit 130', async () => {
-    const silent = await hostile('silent', { silentOn: ['SIZE'] });
-    const { run } = get([silent]);
+  it.each([
+    ['the greeting never comes', { silentOn: ['greeting'] }, (m: HostileFtpd) => m.stats.sessions > 0],
+    ['a mirror never answers SIZE', { silentOn: ['SIZE'] }, (m: HostileFtpd) => m.stats.commands.some((c) => c.startsWith('SIZE'))],
+    ['data trickles in', { dataRate: 2000 }, (m: HostileFtpd) => m.stats.retrs > 0],
+  ] as const)('Ctrl-C while %s ends the run within a second, exit 130, the .part kept', async (_, options, reached) => {
+    const mirror = await hostile('stuck', options as HostileOptions);
+    const { run, dir } = get([mirror], { director: { stall_timeout: '30s', connect_timeout: '30s' } });
     await new Promise<void>((resolve) => {
       const poll = setInterval(() => {
-        if (silent.server.stats.commands.some((c) => c.startsWith('SIZE'))) {
+        if (reached(mirror.server)) {
           clearInterval(poll);
           resolve();
         }
       }, 20);
     });
+    await new Promise((r) => setTimeout(r, 300));
     const sent = performance.now();
     run.child.kill('SIGINT');
     expect(await run.exit).toBe(130);
     expect(performance.now() - sent).toBeLessThan(1000);
+    expect(existsSync(join(dir, 'a.bin'))).toBe(false);
+    // Whatever came stays for the next run, with its record.
+    if (existsSync(join(dir, 'a.bin.part'))) expect(readFileSync(join(dir, 'a.bin.part')).equals(data.subarray(0, readFileSync(join(dir, 'a.bin.part')).length))).toBe(true);
   });
 
   it('data trickled at 1 byte a second is a stall once a mirror was measured, and the run finishes elsewhere', async () => {
