@@ -1,7 +1,7 @@
 // The benchmark end to end on emulated mirrors, tiny: the results add up, the paper's random
 // director reconnects more than ranked with affinity, a killed server costs failovers but no file,
 // and the CLI writes its files and exits on its own. No speed is asserted: figures come from
-// `smartftp bench`, not from tests. The CLI case needs the build: npx tsc -p tsconfig.json.
+// `smartftp bench`, not from tests. The CLI case runs dist/, built by the global setup.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

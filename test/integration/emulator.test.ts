@@ -1,6 +1,6 @@
 /**
  * The emulated mirror (src/bench/ftpd) against the real basic-ftp client, on 127.0.0.1 only.
- * serve-main tests need the build: npx tsc -p tsconfig.json.
+ * The serve-main tests run dist/, which the global setup builds (test/global-setup.ts).
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -552,7 +552,7 @@ describe('emulated mirror: processes', () => {
 
   it('close() leaves nothing behind: a process with a stalled transfer, a pending PASV and a 421 exits by itself', async () => {
     const serverUrl = pathToFileURL(path.join(REPO, 'dist/bench/ftpd/server.js')).href;
-    expect(fs.existsSync(fileURLToPath(serverUrl)), 'build first: npx tsc -p tsconfig.json').toBe(true);
+    expect(fs.existsSync(fileURLToPath(serverUrl)), 'dist/ is built by the global setup (test/global-setup.ts)').toBe(true);
     const script = `
       import { startFtpServer } from ${JSON.stringify(serverUrl)};
       import { Client } from 'basic-ftp';
