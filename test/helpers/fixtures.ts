@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sampleBytes } from '../../src/bench/sample-data.js';
+import type { MirrorSpec } from '../../src/certificate/types.js';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = join(REPO, 'bin', 'smartftp.js');
@@ -67,6 +68,12 @@ export function writeCert(dir: string, mirrors: CertMirror[], extra = ''): strin
   const path = join(dir, 'mirrors.yaml');
   writeFileSync(path, lines.join('\n') + '\n');
   return path;
+}
+
+/** A mirror as the certificate loader makes it from `ftp://host:port/pub`, for in-process clients. */
+export function mirrorSpec(server: { host?: string; port: number }, name: string, extra: Partial<MirrorSpec> = {}): MirrorSpec {
+  const host = server.host ?? '127.0.0.1';
+  return { name, url: `ftp://${host}:${server.port}/pub`, protocol: 'ftp', host, port: server.port, basePath: '/pub/', maxConnections: 2, ...extra };
 }
 
 export interface CliEvent {

@@ -10,7 +10,7 @@ import type { Certificate } from '../../src/certificate/types.js';
 import { ServiceClient } from '../../src/client/service-client.js';
 import type { SmartEvent } from '../../src/ui/events.js';
 import { PROBE_BYTES } from '../../src/ftp/download.js';
-import { content, sha256, sha256File } from '../helpers/fixtures.js';
+import { content, mirrorSpec, sha256, sha256File } from '../helpers/fixtures.js';
 
 const t = cleanupAfterEach();
 
@@ -19,7 +19,7 @@ function certFor(handles: FtpServerHandle[]): Certificate {
     service: 'client.test',
     origin: 'test',
     director: { policy: 'ordered', stallTimeout: 5, connectTimeout: 5 },
-    mirrors: handles.map((h, i) => ({ name: `m${i + 1}`, url: h.url + 'pub', protocol: 'ftp', host: h.host, port: h.port, basePath: '/pub/', maxConnections: 2 })),
+    mirrors: handles.map((h, i) => mirrorSpec(h, `m${i + 1}`)),
   };
 }
 

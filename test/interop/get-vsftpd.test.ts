@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Client } from 'basic-ftp';
 import { expect, it } from 'vitest';
 import { cleanupAfterEach } from '../helpers/cleanup.js';
-import { content, putFile, runCli, sha256, sha256File, writeCert, type CliEvent } from '../helpers/fixtures.js';
+import { content, mirrorSpec, putFile, runCli, sha256, sha256File, writeCert, type CliEvent } from '../helpers/fixtures.js';
 import { describeWithVsftpd, startVsftpd } from '../helpers/vsftpd.js';
 import { PROBE_BYTES } from '../../src/ftp/download.js';
 import type { Certificate } from '../../src/certificate/types.js';
@@ -62,7 +62,7 @@ describeWithVsftpd('get against vsftpd', () => {
       service: 'probe.test',
       origin: 'test',
       director: { policy: 'ranked', stallTimeout: 5, connectTimeout: 5 },
-      mirrors: ms.map((m) => ({ name: m.name, url: m.url, protocol: 'ftp', host: '127.0.0.1', port: m.v.port, basePath: '/pub/', maxConnections: 2 })),
+      mirrors: ms.map((m) => mirrorSpec(m.v, m.name)),
     };
     const dir = work();
     const events: SmartEvent[] = [];
