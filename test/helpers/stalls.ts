@@ -1,0 +1,48 @@
+// What a busy machine takes from this process. A rate or a deadline measured in-process counts
+// wall-clock time, and on a loaded machine part of that time the process waits for a CPU: the
+// emulated mirror's pacing and the client are frozen alike. A ticker measures that time, so an
+// assertion can allow exactly for it instead of failing (or of being loosened for everyone).
+
+import { performance } from 'node:perf_hooks';
+
+/** The ticker's period; a gap longer than this plus TIMER_SLACK_MS is a stall. */
+const TICK_MS = 5;
+/** How late an idle Linux timer fires anyway. */
+const TIMER_SLACK_MS = 2;
+
+export interface Stalls {
+  /** Time this process could not run since watchStalls(), ms. */
+  ms(): number;
+  /** Wall-clock time since watchStalls(), ms. */
+  elapsedMs(): number;
+  /** Wall-clock time since watchStalls() less the stalls: the time the process could run, ms. */
+  runningMs(): number;
+  stop(): void;
+}
+
+/** Start measuring stalls of this process's event loop; stop() when done. */
+export function watchStalls(): Stalls {
+  const started = performance.now();
+  let last = started;
+  let total = 0;
+  const tick = () => {
+    const now = performance.now();
+    total += Math.max(0, now - last - TICK_MS - TIMER_SLACK_MS);
+    last = now;
+  };
+  const timer = setInterval(tick, TICK_MS);
+  timer.unref(); // a test that fails before stop() leaves nothing running
+  const ms = () => {
+    tick(); // the stall under way, if any
+    return total;
+  };
+  return {
+    ms,
+    elapsedMs: () => performance.now() - started,
+    runningMs: () => {
+      const stalled = ms();
+      return performance.now() - started - stalled;
+    },
+    stop: () => clearInterval(timer),
+  };
+}
