@@ -93,6 +93,15 @@ export interface CliRun {
   exit: Promise<number>;
 }
 
+/**
+ * The silence after which the client's stall watchdog gave up, as a stalled failover names it ("no
+ * data from m1 for 2.2 s at byte N"), in s: measured by the client itself, so free of the test's own
+ * delays. NaN when it names none (basic-ftp's own timeout, the backstop, says "Timeout").
+ */
+export function stalledFor(failover: CliEvent): number {
+  return Number(/ for ([\d.]+) s /.exec(String(failover.message))?.[1]);
+}
+
 /** Run `smartftp ARGS` with an isolated state directory; JSON events are parsed as they arrive. */
 export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliRun {
   const child = spawn(process.execPath, [CLI, ...args], {
