@@ -11,9 +11,9 @@ import { startMirrorProcess } from '../helpers/mirror-process.js';
 const MiB = 1024 * 1024;
 const t = cleanupAfterEach();
 
-/** One process per mirror, so one can be killed alone. */
-async function mirrors(roots: string[], rate: number) {
-  const procs = await Promise.all(roots.map(async (root) => t.track(await startMirrorProcess({ roots: [root], rate }))));
+/** One process per mirror, so one can be killed alone; rates[i] paces the i-th, the rest are unpaced. */
+async function mirrors(roots: string[], rates: number[]) {
+  const procs = await Promise.all(roots.map(async (root, i) => t.track(await startMirrorProcess({ roots: [root], rate: rates[i] }))));
   return procs.map((p, i) => ({ proc: p, url: p.servers[0]!.url + 'pub', name: `m${i + 1}` }));
 }
 
@@ -24,13 +24,15 @@ function doneEvent(events: CliEvent[]) {
 }
 
 describe('get: failover with resume', () => {
-  const size = 64 * MiB;
+  // Enough for a kill a third of the way in to land mid-transfer (progress comes every 500 ms).
+  const size = 32 * MiB;
   const data = content(size, 7);
   const expected = sha256(data);
 
   it('finishes on the next mirror when the first is killed a third of the way', async () => {
     const roots = t.roots(3, { 'pub/big.bin': data });
-    const ms = await mirrors(roots, 24_000_000);
+    // Paced, m1 is killed mid-transfer; the next only finishes the file, at loopback speed.
+    const ms = await mirrors(roots, [12_000_000]);
     const work = t.dir();
     const cert = writeCert(work, ms);
     const run = runCli(['get', 'big.bin', '--cert', cert, '-d', work, '--json']);
@@ -53,7 +55,7 @@ describe('get: failover with resume', () => {
 
   it('leaves a stopped mirror within the stall timeout plus one second', async () => {
     const roots = t.roots(3, { 'pub/big.bin': data });
-    const ms = await mirrors(roots, 24_000_000);
+    const ms = await mirrors(roots, [12_000_000]);
     const work = t.dir();
     const cert = writeCert(work, ms); // stall_timeout: 3s
     const run = runCli(['get', 'big.bin', '--cert', cert, '-d', work, '--json']);
@@ -82,7 +84,7 @@ describe('get: interrupted and resumed', () => {
     const size = 32 * MiB;
     const data = content(size, 11);
     const roots = t.roots(2, { 'pub/f.bin': data });
-    const ms = await mirrors(roots, 12_000_000);
+    const ms = await mirrors(roots, [12_000_000, 12_000_000]);
     const work = t.dir();
     const cert = writeCert(work, ms);
     const state = join(work, 'state');
