@@ -86,7 +86,8 @@ describe('bench sweep', () => {
   });
 
   it('a server killed mid-run costs failovers, not files', async () => {
-    const settings = tiny({ servers: [2], clients: [2], files: 8, linkMbit: [16], delayMs: 5, faults: [{ kind: 'kill', server: 1, atSeconds: 0.2 }] });
+    // 4 MB/s a server: the 2 x 8 files of 256 KiB take about a second a point, the kill comes early in it.
+    const settings = tiny({ servers: [2], clients: [2], files: 8, linkMbit: [32], delayMs: 5, faults: [{ kind: 'kill', server: 1, atSeconds: 0.2 }] });
     const result = await sweep(settings);
     for (const p of result.points) {
       expect(p.filesFailed).toBe(0);
