@@ -342,7 +342,6 @@ describe('emulated mirror: limits', () => {
       );
       // Never above the link, on any machine: since the idle start, one burst plus the rate.
       expect(s1 - start.sent, rows.at(-1)).toBeLessThanOrEqual(32 * 1024 + RATE * ((t1 - start.at) / 1000));
-      expect(total, rows.at(-1)).toBeLessThanOrEqual(server * 1.1);
       // The whole link while the process can run: the time a busy machine froze it is not the link's.
       expect(server, rows.at(-1)).toBeGreaterThan(0.9 * RATE * ((secs - stalled) / secs));
       // Fairly shared: each session gets its part of what the link delivered.
