@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sampleBytes } from '../../src/emulator/sample-data.js';
+import type { MirrorSpec } from '../../src/certificate/types.js';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = join(REPO, 'bin', 'smartftp.js');
@@ -69,6 +70,12 @@ export function writeCert(dir: string, mirrors: CertMirror[], extra = ''): strin
   return path;
 }
 
+/** A mirror as the certificate loader makes it from `ftp://host:port/pub`, for in-process clients. */
+export function mirrorSpec(server: { host?: string; port: number }, name: string, extra: Partial<MirrorSpec> = {}): MirrorSpec {
+  const host = server.host ?? '127.0.0.1';
+  return { name, url: `ftp://${host}:${server.port}/pub`, protocol: 'ftp', host, port: server.port, basePath: '/pub/', maxConnections: 2, ...extra };
+}
+
 export interface CliEvent {
   type: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- events are checked by the assertions
@@ -84,6 +91,15 @@ export interface CliRun {
   /** Resolves with the first event that satisfies `test` (rejects after `timeoutMs`). */
   waitFor(test: (e: CliEvent) => boolean, timeoutMs?: number): Promise<CliEvent>;
   exit: Promise<number>;
+}
+
+/**
+ * The silence after which the client's stall watchdog gave up, as a stalled failover names it ("no
+ * data from m1 for 2.2 s at byte N"), in s: measured by the client itself, so free of the test's own
+ * delays. NaN when it names none (basic-ftp's own timeout, the backstop, says "Timeout").
+ */
+export function stalledFor(failover: CliEvent): number {
+  return Number(/ for ([\d.]+) s /.exec(String(failover.message))?.[1]);
 }
 
 /** Run `smartftp ARGS` with an isolated state directory; JSON events are parsed as they arrive. */

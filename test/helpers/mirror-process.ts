@@ -1,6 +1,6 @@
 /**
  * Starts dist/emulator/serve-main.js as a child process so a test can SIGKILL/SIGSTOP a real
- * server. Signals only ever go to this helper's own child PID. Needs `npx tsc -p tsconfig.json` first.
+ * server. Signals only ever go to this helper's own child PID. dist/ is built by test/global-setup.ts.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -25,7 +25,7 @@ export async function startMirrorProcess(opts: {
   maxSessions?: number;
   fault?: Fault;
 }): Promise<MirrorProcess> {
-  if (!existsSync(ENTRY)) throw new Error(`${ENTRY} is missing; build first with: npx tsc -p tsconfig.json`);
+  if (!existsSync(ENTRY)) throw new Error(`${ENTRY} is missing: run the tests through vitest, whose global setup builds dist/`);
   const args = [ENTRY, ...opts.roots.flatMap((r) => ['--root', r])];
   if (opts.rate !== undefined) args.push('--rate', String(opts.rate));
   if (opts.delayMs !== undefined) args.push('--delay', String(opts.delayMs));

@@ -10,7 +10,8 @@ import type { Certificate } from '../../src/certificate/types.js';
 import { ServiceClient } from '../../src/client/service-client.js';
 import type { SmartEvent } from '../../src/ui/events.js';
 import { PROBE_BYTES } from '../../src/ftp/download-request.js';
-import { content, sha256, sha256File } from '../helpers/fixtures.js';
+import { content, mirrorSpec, sha256, sha256File } from '../helpers/fixtures.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const t = cleanupAfterEach();
 
@@ -19,7 +20,7 @@ function certFor(handles: FtpServerHandle[]): Certificate {
     service: 'client.test',
     origin: 'test',
     director: { policy: 'ordered', stallTimeout: 5, connectTimeout: 5 },
-    mirrors: handles.map((h, i) => ({ name: `m${i + 1}`, url: h.url + 'pub', protocol: 'ftp', host: h.host, port: h.port, basePath: '/pub/', maxConnections: 2 })),
+    mirrors: handles.map((h, i) => mirrorSpec(h, `m${i + 1}`)),
   };
 }
 
@@ -119,7 +120,9 @@ describe('ServiceClient', () => {
 
   it('an idle session the server timed out is replaced quietly, not failed over', async () => {
     const { server, other, out, events, client } = await twoMirrorsAfterFirstFile({ idleTimeoutMs: 150 });
-    await new Promise((r) => setTimeout(r, 400)); // the server says "421 Timeout." and closes
+    // The server says "421 Timeout." and closes; the client sees its idle connection closed.
+    const m1 = client.director.mirrors[0]!;
+    await waitUntil(() => server.stats.activeSessions === 0 && !client.pool.hasIdle(m1), 'the server to time the idle session out');
     await client.download('b.bin', join(out, 'b.bin'));
     await client.close();
     expect(events.filter((e) => e.type === 'failover')).toEqual([]);
