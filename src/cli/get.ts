@@ -1,6 +1,7 @@
 // `smartftp get`: parse, hand the files to the service client (client/batch.ts), print, and map
 // each outcome to the exit code. It never picks a mirror.
 
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { downloadBatch, type BatchOutcome } from '../client/batch.js';
 import { checkRemoteNames } from '../client/remote-name.js';
@@ -109,14 +110,16 @@ export async function runGet(paths: string[], options: GetOptions): Promise<numb
   const onOutcome = (outcome: BatchOutcome) => {
     if (!('error' in outcome)) return;
     const { item, error } = outcome;
+    // Said only when there is one: a failure before the first byte leaves none.
+    const stays = existsSync(`${item.dest}.part`) ? '; the partial file stays for the next run' : '';
     if (error instanceof AllMirrorsFailed) {
       reporter.event({ type: 'error', file: item.remotePath, message: error.message, attempts: error.attempts });
       code = Math.max(code, EXIT.failed);
     } else if (error instanceof Interrupted) {
-      reporter.event({ type: 'error', file: item.remotePath, message: 'interrupted; the partial file stays for the next run', attempts: [] });
+      reporter.event({ type: 'error', file: item.remotePath, message: `interrupted${stays}`, attempts: [] });
       code = EXIT.interrupted;
     } else {
-      reporter.event({ type: 'error', file: item.remotePath, message: `${error.message}; the partial file stays for the next run`, attempts: [] });
+      reporter.event({ type: 'error', file: item.remotePath, message: `${error.message}${stays}`, attempts: [] });
       if (code !== EXIT.interrupted) code = EXIT.local;
     }
   };

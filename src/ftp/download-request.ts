@@ -4,7 +4,7 @@
 // transfer then does not fetch again.
 
 import type { MirrorSpec } from '../certificate/types.js';
-import { RequestError } from '../director/errors.js';
+import { LocalError, RequestError } from '../director/errors.js';
 import type { Meter, Request } from '../director/request.js';
 import type { EventSink } from '../ui/events.js';
 import { FileTransfer } from './file-transfer.js';
@@ -71,6 +71,8 @@ export class DownloadRequest implements Request<DownloadResult> {
   /** The size each mirror said (SIZE), and the mirrors whose copy ended before it: their word does not count. */
   private readonly sizes = new Map<string, number>();
   private readonly short = new Set<string>();
+  /** The mirror that sent each whole copy whose sha256 was not the one given. */
+  private readonly wrongSums = new Map<string, string>();
   /** The file under the final name when the download began (a re-run may find it complete). */
   private existing: { size: number; mtimeMs: number } | undefined;
 
@@ -260,6 +262,12 @@ export class DownloadRequest implements Request<DownloadResult> {
     if (actual === expected) return;
     // A whole-file hash cannot say which bytes are bad: none of them can be trusted.
     await this.partial.truncate(0);
+    // Two mirrors with the very same other bytes: the checksum given is the odd one out.
+    const other = this.wrongSums.get(actual);
+    if (other !== undefined && other !== mirror.name) {
+      throw new LocalError(`--sha256 ${expected} was given, but ${other} and ${mirror.name} both sent a copy whose sha256 is ${actual}: the checksum given is probably wrong`);
+    }
+    this.wrongSums.set(actual, mirror.name);
     throw new RequestError('mismatch', `sha256 ${actual} after ${mirror.name}, expected ${expected}`);
   }
 

@@ -1,7 +1,7 @@
 // Safe, cheap re-runs: a file already complete (the mirror's size and time, or the sha256 given) is
 // skipped and said to be; --force fetches it again. Counted at the servers.
 
-import { readFileSync, utimesSync } from 'node:fs';
+import { readFileSync, readdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startFtpServer } from '../../src/emulator/server.js';
@@ -67,6 +67,20 @@ describe('re-runs', () => {
     expect(again.code).toBe(0);
     expect(ofType(again.events, 'skipped')).toEqual([]);
     expect(sha256(readFileSync(join(dir, 'f0.bin')))).toBe(sha256(changed));
+  });
+
+  it('a wrong --sha256 stops the run once two mirrors send the same other copy, saying the checksum is probably wrong', async () => {
+    const { dir, sent, get } = await twoMirrors();
+    const wrong = 'ab'.repeat(32);
+    const run = await get(['f2.bin', '--sha256', wrong]);
+    expect(run.code).toBe(3);
+    const error = run.events.find((e) => e.type === 'error')!;
+    expect(error.message).toMatch(new RegExp(`^--sha256 ${wrong} was given, but m1 and m2 both sent a copy whose sha256 is ${sha256(files['pub/f2.bin']!)}: the checksum given is probably wrong`));
+    // Each mirror sent the file once: no pass over them again.
+    expect(sent()).toBeLessThan(3 * files['pub/f2.bin']!.length);
+    // No file under the final name, and none of the bytes that failed the checksum kept.
+    expect(readdirSync(dir).filter((f) => f.startsWith('f2.bin') && f !== 'f2.bin.part')).toEqual([]);
+    expect(readFileSync(join(dir, 'f2.bin.part')).length).toBe(0);
   });
 
   it('with the sha256 given, a complete file is skipped without connecting', async () => {
