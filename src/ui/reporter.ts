@@ -9,7 +9,7 @@ import { Transfers } from './transfers.js';
 
 export interface Reporter {
   event(e: SmartEvent): void;
-  /** A line for a human (never in JSON mode's stdout stream). */
+  /** A line for a human, printed at once and even with --quiet: every caller's note is an error. */
   note(line: string): void;
   /** Ends the live area on a terminal; what was printed stays. */
   close(): void;
@@ -67,7 +67,7 @@ class LineReporter implements Reporter {
 
   constructor(
     private readonly err: NodeJS.WritableStream,
-    private readonly quiet: boolean,
+    quiet: boolean,
   ) {
     this.lines = new LastingLines((line, important) => {
       if (important || !quiet) err.write(line + '\n');
@@ -77,7 +77,7 @@ class LineReporter implements Reporter {
     this.lines.event(e);
   }
   note(line: string): void {
-    if (!this.quiet) this.err.write(line + '\n');
+    this.err.write(line + '\n');
   }
   close(): void {}
 }
