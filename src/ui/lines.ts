@@ -18,7 +18,8 @@ export class LastingLines {
     this.failovers.event(e);
     if (e.type === 'done') this.say(summary(e), false);
     else if (e.type === 'skipped') this.say(`${e.dest}: ${e.reason}; skipped (--force fetches it again)`, false);
-    else if (e.type === 'error') this.say(`${e.file}: ${e.message}`, true);
+    // AllMirrorsFailed's message already starts with the file's name.
+    else if (e.type === 'error') this.say(e.message.startsWith(`${e.file}: `) ? e.message : `${e.file}: ${e.message}`, true);
     else if (e.type === 'warning') this.say(`warning: ${e.message}`, true);
     else if (e.type === 'membership') this.say(`${e.service}: membership updated from ${e.from} (+${e.added.join(',') || '-'} -${e.removed.join(',') || '-'})`, false);
     else if (e.type === 'decision') this.say(`decision: ${e.what}: ${e.reason}`, false);
