@@ -45,6 +45,7 @@ export class LiveArea {
   update(): void {
     this.dirty = true;
     if (performance.now() - this.lastDraw >= this.intervalMs) this.draw('');
+    else if (!this.closed) this.startTicker(); // drawn by the next tick
   }
 
   /** Erase the live lines for good; later lasting lines are written as plain lines. */
