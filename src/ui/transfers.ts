@@ -1,7 +1,8 @@
 // The live area's content: one line per transfer under way and, for several files, one overall
 // line above them (files n/N, bytes, rate, ETA, mirrors in use). A finished transfer's line goes;
 // its summary is a lasting line. The lines are laid out as a table fitted to the width: the bar
-// gives way first, then the mirror, then the byte counts; the rate and the ETA stay.
+// gives way first, then the name is cut (to 20 cells), then the mirror and the byte counts go;
+// the rate and the ETA stay.
 
 import { printable } from '../util/safe-text.js';
 import type { SmartEvent } from './events.js';
@@ -24,6 +25,8 @@ interface Transfer {
 /** No byte for this long and the line says "waiting" instead of a rate. */
 const QUIET_MS = 3000;
 const GAP = '  ';
+/** A bar narrower than this (brackets included) says nothing. */
+const MIN_BAR = 7;
 /** Columns after the bar: percent, bytes, rate, ETA, mirror. Which are kept, widest layout first. */
 const LAYOUTS = [[0, 1, 2, 3, 4], [0, 1, 2, 3], [0, 2, 3], [2, 3]];
 const RIGHT = [true, true, true, false, false];
@@ -125,11 +128,12 @@ function table(shown: Transfer[], width: number, now: number): string[] {
   for (const [i, keep] of LAYOUTS.entries()) {
     const widths = keep.map((c) => Math.max(0, ...rows.map((r) => displayWidth(r.cells[c]!))));
     const room = width - widths.reduce((a, w) => a + w, 0) - GAP.length * keep.length;
-    if (room < 10 && i < LAYOUTS.length - 1) continue;
-    // The name as long as it is, leaving a bar of at least 12 where there is room for one.
-    let nameWidth = Math.min(longest, Math.max(10, room - 13));
-    let barWidth = Math.min(32, room - nameWidth - 1);
-    if (barWidth < 7) [nameWidth, barWidth] = [Math.max(1, Math.min(longest, room)), 0];
+    if (room < Math.min(longest, 20) && i < LAYOUTS.length - 1) continue;
+    // The name says more than the bar: whole if the bar still fits, cut to no less than 20 cells
+    // for a bar of 12, or else all the room and no bar.
+    let [nameWidth, barWidth] = [Math.max(1, Math.min(longest, room)), 0];
+    if (longest + 1 + MIN_BAR <= room) [nameWidth, barWidth] = [longest, Math.min(32, room - longest - 1)];
+    else if (room - 13 >= Math.min(longest, 20)) [nameWidth, barWidth] = [room - 13, 12];
     return rows.map(({ t, name, cells }) => {
       const fitted = fitStart(name, nameWidth);
       const head = fitted + ' '.repeat(Math.max(0, nameWidth - displayWidth(fitted)));
