@@ -2,6 +2,7 @@
 // keys typed into it and the screen read back as a person would see it.
 
 import { execFile, execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -92,7 +93,10 @@ export class Tmux {
     await this.tmux('clear-history', '-t', this.name);
   }
 
+  /** Ends the session (and so its server, the socket's only one) and removes the socket file tmux leaves. */
   async kill(): Promise<void> {
+    const socket = (await this.tmux('display-message', '-p', '-t', this.name, '#{socket_path}').catch(() => '')).trim();
     await this.tmux('kill-session', '-t', this.name).catch(() => undefined);
+    if (socket) rmSync(socket, { force: true });
   }
 }
