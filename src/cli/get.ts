@@ -58,15 +58,16 @@ async function readStdin(): Promise<string> {
 }
 
 export async function runGet(paths: string[], options: GetOptions): Promise<number> {
-  const reporter = createReporter({ json: !!options.json, quiet: !!options.quiet });
+  const output = { json: !!options.json, quiet: !!options.quiet };
   let listed: ListEntry[];
   try {
     listed = options.inputFile ? await readList(options.inputFile) : [];
   } catch (error) {
-    reporter.note(`smartftp get: cannot read ${options.inputFile}: ${(error as Error).message}`);
+    createReporter(output).note(`smartftp get: cannot read ${options.inputFile}: ${(error as Error).message}`);
     return EXIT.usage;
   }
   const all = [...paths, ...listed.map((e) => e.path)];
+  const reporter = createReporter({ ...output, total: all.length });
   if (all.length === 0) {
     reporter.note('smartftp get: no file named (give paths, or -i FILE)');
     return EXIT.usage;

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { POLICY_NAMES } from '../certificate/types.js';
 import type { BenchOptions } from '../bench/options.js';
+import { quietOnBrokenPipe } from '../ui/pipes.js';
 import { maskPasswords } from '../util/safe-text.js';
 import { collect, durationArg, listOfNumbers, sha256Arg, wholeNumber } from './args.js';
 import { runBench } from './bench.js';
@@ -137,6 +138,7 @@ function buildProgram(setCode: (code: number) => void): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  quietOnBrokenPipe();
   let code: number = EXIT.ok;
   const program = buildProgram((c) => (code = c));
   try {

@@ -1,21 +1,25 @@
-// Turns library events into output: JSON lines for scripts, progress bars on a terminal, plain
+// Turns library events into output: JSON lines for scripts, a live area on a terminal, plain
 // lines otherwise. The only place besides the CLI commands that writes to the console.
 
-import cliProgress from 'cli-progress';
-import { maskPasswords, maskPasswordsDeep } from '../util/safe-text.js';
+import { maskPasswords, maskPasswordsDeep, printable } from '../util/safe-text.js';
 import type { SmartEvent } from './events.js';
-import { formatBytes, formatRate } from './format.js';
+import { LastingLines } from './lines.js';
+import { LiveArea } from './live.js';
+import { Transfers } from './transfers.js';
 
 export interface Reporter {
   event(e: SmartEvent): void;
-  /** A line for a human (never in JSON mode's stdout stream). */
+  /** A line for a human, printed at once and even with --quiet: every caller's note is an error. */
   note(line: string): void;
+  /** Ends the live area on a terminal; what was printed stays. */
   close(): void;
 }
 
 export interface ReporterOptions {
   json: boolean;
   quiet: boolean;
+  /** How many files the run has, for the overall line on a terminal. */
+  total?: number;
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WriteStream;
 }
@@ -25,7 +29,7 @@ export function createReporter(options: ReporterOptions): Reporter {
   const stderr = options.stderr ?? process.stderr;
   if (options.json) return new Masking(new JsonReporter(stdout, stderr));
   if (options.quiet) return new Masking(new LineReporter(stderr, true));
-  if (stderr.isTTY) return new Masking(new BarReporter(stderr));
+  if (stderr.isTTY) return new Masking(new TerminalReporter(stderr, options.total));
   return new Masking(new LineReporter(stderr, false));
 }
 
@@ -57,149 +61,53 @@ class JsonReporter implements Reporter {
   close(): void {}
 }
 
-/** Says "mirror A stalled at 41.2 MiB, resuming on mirror B" once the next mirror is known. */
-class FailoverLines {
-  private pending = new Map<string, string>();
-
-  constructor(private readonly say: (line: string) => void) {}
-
-  event(e: SmartEvent): void {
-    if (e.type === 'failover') {
-      this.flush(e.file, '');
-      this.pending.set(e.file, `${e.file}: mirror ${e.mirror} ${describeKind(e.kind)} at ${formatBytes(e.bytes)} (${e.message})`);
-    } else if (e.type === 'attempt') {
-      this.flush(e.file, e.offset > 0 ? `, resuming on mirror ${e.mirror} at ${formatBytes(e.offset)}` : `, starting over on mirror ${e.mirror}`);
-    } else if (e.type === 'error' || e.type === 'done') {
-      this.flush(e.file, e.type === 'error' ? ', no mirror left' : '');
-    }
-  }
-
-  private flush(file: string, tail: string): void {
-    const line = this.pending.get(file);
-    if (line === undefined) return;
-    this.pending.delete(file);
-    this.say(line + tail);
-  }
-}
-
-function describeKind(kind: string): string {
-  switch (kind) {
-    case 'unreachable':
-      return 'is unreachable';
-    case 'busy':
-      return 'is busy';
-    case 'missing':
-      return 'does not have the file';
-    case 'mismatch':
-      return 'has a different copy';
-    case 'auth':
-      return 'refused the login';
-    case 'slow':
-      return 'is slow';
-    case 'corrupt':
-      return "sent bytes that disagree with another mirror's";
-    default:
-      return kind; // stalled, broken
-  }
-}
-
-function summary(e: Extract<SmartEvent, { type: 'done' }>): string {
-  const from = Object.entries(e.bytesByMirror)
-    .map(([m, n]) => `${formatBytes(n)} from ${m}`)
-    .join(', ');
-  const resumed = e.resumedFrom > 0 ? `, resumed at ${formatBytes(e.resumedFrom)}` : '';
-  return `${e.dest}: ${formatBytes(e.size)} in ${e.seconds.toFixed(1)} s (${from || 'nothing fetched'}${resumed})`;
-}
-
+/** One line after another, for a pipe or a file. */
 class LineReporter implements Reporter {
-  private readonly failovers: FailoverLines;
+  private readonly lines: LastingLines;
 
   constructor(
     private readonly err: NodeJS.WritableStream,
-    private readonly quiet: boolean,
+    quiet: boolean,
   ) {
-    this.failovers = new FailoverLines((line) => this.say(line));
-  }
-  private say(line: string): void {
-    if (!this.quiet) this.err.write(line + '\n');
+    this.lines = new LastingLines((line, important) => {
+      if (important || !quiet) err.write(line + '\n');
+    });
   }
   event(e: SmartEvent): void {
-    this.failovers.event(e);
-    if (e.type === 'done') this.say(summary(e));
-    else if (e.type === 'skipped') this.say(`${e.dest}: ${e.reason}; skipped (--force fetches it again)`);
-    else if (e.type === 'error') this.err.write(`${e.file}: ${e.message}\n`);
-    else if (e.type === 'warning') this.err.write(`warning: ${e.message}\n`);
-    else if (e.type === 'membership') this.say(`${e.service}: membership updated from ${e.from} (+${e.added.join(',') || '-'} -${e.removed.join(',') || '-'})`);
-    else if (e.type === 'decision') this.say(`decision: ${e.what}: ${e.reason}`);
+    this.lines.event(e);
   }
   note(line: string): void {
-    this.say(line);
+    this.err.write(line + '\n');
   }
   close(): void {}
 }
 
-class BarReporter implements Reporter {
-  private readonly multibar: cliProgress.MultiBar;
-  private readonly bars = new Map<string, cliProgress.SingleBar>();
-  private readonly failovers: FailoverLines;
+/** The same lasting lines, above a live area of the transfers under way (live.ts, transfers.ts). */
+class TerminalReporter implements Reporter {
+  private readonly transfers: Transfers;
+  private readonly area: LiveArea;
+  private readonly lines: LastingLines;
 
-  constructor(stream: NodeJS.WriteStream) {
-    this.multibar = new cliProgress.MultiBar(
-      {
-        stream,
-        format: ' {bar} {percentage}% | {file} | {mirror} | {done}/{all} | {rate} | ETA {eta_formatted}',
-        hideCursor: true,
-        clearOnComplete: false,
-        etaBuffer: 20,
-        fps: 5,
-      },
-      cliProgress.Presets.shades_classic,
-    );
-    this.failovers = new FailoverLines((line) => this.multibar.log(line + '\n'));
+  constructor(stream: NodeJS.WriteStream, total: number | undefined) {
+    this.transfers = new Transfers(total);
+    this.area = new LiveArea(stream, (columns, rows) => this.transfers.render(columns, rows));
+    this.lines = new LastingLines((line) => this.area.print(onScreen(line)));
   }
-
   event(e: SmartEvent): void {
-    this.failovers.event(e);
-    switch (e.type) {
-      case 'attempt': {
-        const payload = { file: e.file, mirror: e.mirror, done: formatBytes(e.offset), all: formatBytes(e.size), rate: '-' };
-        const bar = this.bars.get(e.file);
-        if (bar) {
-          bar.setTotal(e.size);
-          bar.update(e.offset, payload);
-        } else {
-          this.bars.set(e.file, this.multibar.create(e.size, e.offset, payload));
-        }
-        break;
-      }
-      case 'progress':
-        this.bars.get(e.file)?.update(e.bytes, { mirror: e.mirror, done: formatBytes(e.bytes), rate: formatRate(e.rate) });
-        break;
-      case 'done': {
-        const bar = this.bars.get(e.file);
-        bar?.update(e.size, { done: formatBytes(e.size), rate: '-' });
-        bar?.stop();
-        this.multibar.log(summary(e) + '\n');
-        break;
-      }
-      case 'error':
-        this.bars.get(e.file)?.stop();
-        this.multibar.log(`${e.file}: ${e.message}\n`);
-        break;
-      case 'warning':
-        this.multibar.log(`warning: ${e.message}\n`);
-        break;
-      case 'skipped':
-        this.multibar.log(`${e.dest}: ${e.reason}; skipped (--force fetches it again)\n`);
-        break;
-      default:
-        break;
-    }
+    // The live lines first, so that a summary is drawn in the same write that removes the bar.
+    const changed = this.transfers.event(e);
+    this.lines.event(e);
+    if (changed) this.area.update();
   }
   note(line: string): void {
-    this.multibar.log(line + '\n');
+    this.area.print(onScreen(line));
   }
   close(): void {
-    this.multibar.stop();
+    this.area.close();
   }
+}
+
+/** A quoted reply cannot move the cursor: control characters are shown escaped, line breaks kept. */
+function onScreen(text: string): string {
+  return text.split('\n').map(printable).join('\n');
 }

@@ -7,7 +7,7 @@
 # (ftpd-ssl) each Provide and Conflict ftp-server, so apt would remove vsftpd for them: they are
 # downloaded and unpacked (dpkg -x) under $SMARTFTP_FTPDS (default /opt/smartftp-ftpds) and run from
 # there with the tests' own config. Their shared libraries install as ordinary packages. Nothing is
-# enabled or started here.
+# enabled or started here. tmux, for the terminal tests (test/tty), comes along.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 DEST="${SMARTFTP_FTPDS:-/opt/smartftp-ftpds}"
@@ -20,6 +20,7 @@ PACKAGES=(
   libncursesw6 libpcre2-8-0 libpcre2-posix3 libtinfo6 zlib1g
   libwrap0                                                            # inetutils-ftpd
   libpam-modules                                                      # BSD ftpd
+  tmux                                                                # test/tty: the terminal tests
 )
 # Unpacked: package and the binary it must leave under $DEST/<package>.
 UNPACK=(
