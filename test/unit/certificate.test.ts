@@ -10,26 +10,8 @@ import {
   type Problem,
 } from '../../src/certificate/load.js';
 import { closestKey, levenshtein, normalizeBasePath, parseMirrorUrl } from '../../src/certificate/schema.js';
+import { FILE, onlyProblem, problemsOf } from '../helpers/cert-problems.js';
 import type { Certificate } from '../../src/certificate/types.js';
-
-const FILE = 'mirrors.yaml';
-
-function problemsOf(text: string): Problem[] {
-  try {
-    parseCertificate(text, FILE);
-  } catch (err) {
-    expect(err).toBeInstanceOf(CertificateError);
-    return (err as CertificateError).problems;
-  }
-  throw new Error('expected the certificate to be rejected');
-}
-
-/** The only problem of a certificate that should have exactly one. */
-function onlyProblem(text: string): Problem {
-  const problems = problemsOf(text);
-  expect(problems).toHaveLength(1);
-  return problems[0]!;
-}
 
 function expectProblem(
   p: Problem,
