@@ -80,7 +80,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--rates <mbit,...>', 'link capacity per mirror in Mbit/s, in certificate order; 0 = unlimited', listOfNumbers)
     .option('--delay <ms>', 'added delay on every control reply', wholeNumber(0))
     .option('--max-sessions <n>', 'sessions per mirror before 421', wholeNumber(0))
-    .option('--fault <kind:target@time>', 'e.g. kill:local-a@5s: that mirror (a name or a number from 1) dies 5 s after start (kill|stall|refuse|drop|error; repeatable)', collect)
+    .option('--fault <kind:target@time>', 'e.g. kill:local-a@5s: that mirror (a name or a number from 1) dies 5 s after the first client connects to any mirror (kill|stall|refuse|drop|error; repeatable)', collect)
     .action(async (options: ServeOptions) => setCode(await runServe(options)));
 
   program
