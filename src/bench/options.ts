@@ -34,6 +34,8 @@ export interface BenchOptions {
   paper?: boolean;
   out?: string;
   json?: boolean;
+  /** Exit 0 even when a check fails (the report still says FAIL). */
+  reportOnly?: boolean;
   cert?: string;
   file?: string;
 }

@@ -2,7 +2,7 @@
 
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { findNetrcEntry, readNetrc } from './netrc.js';
+import { findNetrcEntry, readNetrcFile, type NetrcEntry } from './netrc.js';
 import type { Credentials, MirrorSpec } from './types.js';
 
 export const ANONYMOUS: Readonly<Credentials> = { user: 'anonymous', password: 'smartftp@' };
@@ -16,6 +16,13 @@ function isAnonymous(user: string): boolean {
   return user === 'anonymous' || user === 'ftp';
 }
 
+/** The login for a mirror, and what the netrc file read for it gave to warn about. */
+export interface ResolvedLogin {
+  credentials: Credentials;
+  /** The netrc file is open to other users, or has a syntax slip (see readNetrcFile). */
+  warnings: string[];
+}
+
 /**
  * A mirror marked anonymousOnly logs in as anonymous, whatever else it says. Otherwise, in order:
  * the variable named by password_env; the netrc entry for the host (its login must match the
@@ -27,7 +34,20 @@ export async function resolveCredentials(
   env: NodeJS.ProcessEnv = process.env,
   netrcPath: string = defaultNetrcPath(env),
 ): Promise<Credentials> {
-  if (mirror.anonymousOnly) return { ...ANONYMOUS };
+  return (await resolveLogin(mirror, env, netrcPath)).credentials;
+}
+
+/**
+ * resolveCredentials, with the netrc file's warnings: there are some only when the netrc file was
+ * read (not for an anonymousOnly mirror, nor one with password_env). This never prints; the caller
+ * tells the user.
+ */
+export async function resolveLogin(
+  mirror: MirrorSpec,
+  env: NodeJS.ProcessEnv = process.env,
+  netrcPath: string = defaultNetrcPath(env),
+): Promise<ResolvedLogin> {
+  if (mirror.anonymousOnly) return { credentials: { ...ANONYMOUS }, warnings: [] };
   if (mirror.passwordEnv !== undefined) {
     const password = env[mirror.passwordEnv];
     if (password === undefined) {
@@ -35,9 +55,13 @@ export async function resolveCredentials(
         `mirror ${mirror.name}: environment variable ${mirror.passwordEnv} (password_env) is not set`,
       );
     }
-    return { user: mirror.user ?? ANONYMOUS.user, password };
+    return { credentials: { user: mirror.user ?? ANONYMOUS.user, password }, warnings: [] };
   }
-  const entry = findNetrcEntry(await readNetrc(netrcPath), mirror.host, mirror.user);
+  const netrc = await readNetrcFile(netrcPath);
+  return { credentials: fromNetrc(mirror, findNetrcEntry(netrc.entries, mirror.host, mirror.user)), warnings: netrc.warnings };
+}
+
+function fromNetrc(mirror: MirrorSpec, entry: NetrcEntry | undefined): Credentials {
   if (entry) {
     const user = entry.login ?? mirror.user ?? ANONYMOUS.user;
     const password = entry.password ?? (isAnonymous(user) ? ANONYMOUS.password : '');

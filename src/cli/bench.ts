@@ -5,7 +5,7 @@ import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { CertificateError } from '../certificate/load.js';
-import { runChecks } from '../bench/checks.js';
+import { runChecks, type Check } from '../bench/checks.js';
 import { toCsv } from '../bench/csv.js';
 import { CONTENDER_LABEL } from '../bench/describe.js';
 import { checkLines, reportLines } from '../bench/report.js';
@@ -59,6 +59,16 @@ async function writeOutputs(dir: string, result: BenchResult, report: string[], 
   return files.map(([name]) => join(dir, name));
 }
 
+/**
+ * What a finished run exits with: 130 when interrupted; 1 when a check failed (a check that could
+ * not be judged, [ ? ], is no failure), unless reportOnly; else 0.
+ */
+export function benchExitCode(interrupted: boolean, checks: readonly Check[], reportOnly = false): number {
+  if (interrupted) return EXIT.interrupted;
+  if (!reportOnly && checks.some((c) => c.ok === false)) return EXIT.failed;
+  return EXIT.ok;
+}
+
 export async function runBench(o: BenchOptions): Promise<number> {
   let settings: BenchSettings;
   let target: Target;
@@ -106,5 +116,10 @@ export async function runBench(o: BenchOptions): Promise<number> {
     process.stderr.write(`wrote ${written.join(', ')}\n`);
   }
   if (o.json && checks.length > 0) process.stderr.write(checkLines(checks).join('\n') + '\n');
-  return result.interrupted ? EXIT.interrupted : EXIT.ok;
+  const code = benchExitCode(result.interrupted, checks, o.reportOnly);
+  if (code === EXIT.failed) {
+    const failed = checks.filter((c) => c.ok === false).length;
+    process.stderr.write(`smartftp bench: ${failed} check${failed > 1 ? 's' : ''} failed (exit 1; --report-only exits 0)\n`);
+  }
+  return code;
 }

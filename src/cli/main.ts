@@ -80,7 +80,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--rates <mbit,...>', 'link capacity per mirror in Mbit/s, in certificate order; 0 = unlimited', listOfNumbers)
     .option('--delay <ms>', 'added delay on every control reply', wholeNumber(0))
     .option('--max-sessions <n>', 'sessions per mirror before 421', wholeNumber(0))
-    .option('--fault <kind:target@time>', 'e.g. kill:local-a@5s: that mirror (a name or a number from 1) dies 5 s after start (kill|stall|refuse|drop|error; repeatable)', collect)
+    .option('--fault <kind:target@time>', 'e.g. kill:local-a@5s: that mirror (a name or a number from 1) dies 5 s after the first client connects to any mirror (kill|stall|refuse|drop|error; repeatable)', collect)
     .action(async (options: ServeOptions) => setCode(await runServe(options)));
 
   program
@@ -102,6 +102,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--seed <n>', "seed of every client's random choices")
     .option('--out <dir>', 'write bench.csv, figure6.svg, bench.json and report.txt here')
     .option('--json', 'print the results as JSON')
+    .option('--report-only', 'exit 0 even when a check fails (by default a failed check exits 1; the report says FAIL either way)')
     .option('--cert <file>', 'run the fleet against the real mirrors of this certificate (needs --file)')
     .option('--file <path>', 'with --cert: the file to retrieve, relative to each mirror')
     .action(async (options: BenchOptions) => setCode(await runBench(options)));

@@ -2,7 +2,7 @@
 // README's demo, trying the CLI by hand). This file reads the options and prints; the mirrors,
 // their links, the sample tree and the faults' clocks are src/emulator's.
 
-import { parseFault, unknownTarget, type FaultSpec } from '../emulator/faults.js';
+import { describeFault, parseFault, unknownTarget, type FaultSpec } from '../emulator/faults.js';
 import { localMirrorSpecs, startLocalMirrors, type LocalMirrors } from '../emulator/local-mirrors.js';
 import { SAMPLE_FILES } from '../emulator/sample-data.js';
 import { createReporter } from '../ui/reporter.js';
@@ -17,7 +17,7 @@ export interface ServeOptions extends CertOptions {
   rates?: number[];
   delay?: number;
   maxSessions?: number;
-  /** "KIND:TARGET@TIME" (kill:local-a@5s, stall:2@1s) or the older "NAME:kill@SECONDS" */
+  /** "KIND:TARGET@TIME" (kill:local-a@5s, stall:2@1s) or the older "NAME:kill@SECONDS"; TIME counts from the first client connection. */
   fault?: string[];
 }
 
@@ -52,9 +52,17 @@ export async function runServe(options: ServeOptions): Promise<number> {
     for (const m of running.mirrors) {
       process.stdout.write(`serving ${m.spec.name} on ${m.spec.url} (${m.mbit > 0 ? `${m.mbit} Mbit/s` : 'unlimited'}) from ${m.dir}\n`);
     }
-    running.armFaults(faults, (f, name) => {
-      process.stdout.write(`fault: ${f.kind === 'kill' ? 'killed' : `${f.kind} on`} ${name} after ${f.atSeconds} s\n`);
-    });
+    if (faults.length > 0) {
+      // The clocks start with the first client, so a fault's time means the same however long serve waited.
+      process.stdout.write(`faults: ${faults.map(describeFault).join(', ')}, timed from the first client connection\n`);
+      running.armFaults(
+        faults,
+        (f, name) => {
+          process.stdout.write(`fault: ${f.kind === 'kill' ? 'killed' : `${f.kind} on`} ${name}, ${f.atSeconds} s after the first client connected\n`);
+        },
+        () => process.stdout.write('first client connected: the faults\' clocks start now\n'),
+      );
+    }
     for (const [path, sum] of Object.entries(running.sample ?? {})) {
       process.stdout.write(`  ${path}  ${formatBytes(SAMPLE_FILES[path]!)}  sha256 ${sum}\n`);
     }

@@ -66,6 +66,8 @@ export class ServiceClient {
   private readonly membership: MembershipWatcher;
   private readonly signal: AbortSignal;
   private readonly events: EventSink;
+  /** Warnings already given: the pool repeats the netrc file's on every connection. */
+  private readonly warned = new Set<string>();
 
   private constructor(
     readonly cert: Certificate,
@@ -86,6 +88,7 @@ export class ServiceClient {
       // basic-ftp's own timeout is only a backstop behind our stall watchdog.
       idleTimeoutMs: timerMs(Math.max(stallTimeout, connectTimeout) + 5),
       onConnect: options.hooks?.onConnect,
+      onWarning: (message) => this.warnOnce(message),
     });
     this.director = new Director({
       mirrors: startingMembership(cert, state?.adopted),
@@ -97,6 +100,13 @@ export class ServiceClient {
       onDecision: options.decisions ? (d) => this.events(d) : undefined,
     });
     this.membership = new MembershipWatcher(cert, state?.membershipCheckedAt ?? 0, state?.adopted, options.events);
+  }
+
+  /** A warning the pool gives on every connection, told once a run. */
+  private warnOnce(message: string): void {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    this.options.events({ type: 'warning', message });
   }
 
   /** The transfer has its connection leased; the idle ones are to other mirrors: hang up. */

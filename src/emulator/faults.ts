@@ -90,7 +90,7 @@ export function applyFault(server: FtpServerHandle, kind: FaultKind): void {
 }
 
 /**
- * Starts each fault's clock now; a fault for a server not among `servers` (named `names`) is
+ * Starts each fault's clock now (the benchmark arms them as a point's clients start); a fault for a server not among `servers` (named `names`) is
  * skipped. onFault is told when one happens. Returns what cancels the faults still to come.
  */
 export function armFaults(
@@ -112,5 +112,37 @@ export function armFaults(
   }
   return () => {
     for (const t of timers) clearTimeout(t);
+  };
+}
+
+/**
+ * armFaults, with every clock started at the first session any of `servers` accepts (a session
+ * refused with 421 does not count), or now when one already has: `smartftp serve --fault
+ * kill:local-a@5s` kills local-a 5 s after a client first connected, however long serve waited
+ * for one. onStart is told when the clocks start. Returns what cancels the faults still to come
+ * (and the wait for a first session).
+ */
+export function armFaultsAtFirstSession(
+  faults: readonly FaultSpec[],
+  servers: readonly FtpServerHandle[],
+  names: readonly string[],
+  hooks: { onFault?: (f: FaultSpec, name: string) => void; onStart?: () => void } = {},
+): () => void {
+  let cancelled = false;
+  let disarm: (() => void) | undefined;
+  let unsubscribe: (() => void)[] = [];
+  const start = (): void => {
+    if (cancelled || disarm) return;
+    for (const u of unsubscribe) u();
+    unsubscribe = [];
+    disarm = armFaults(faults, servers, names, hooks.onFault);
+    hooks.onStart?.();
+  };
+  if (servers.some((s) => s.stats.sessionsOpened > 0)) start();
+  else unsubscribe = servers.map((s) => s.onSession(start));
+  return () => {
+    cancelled = true;
+    for (const u of unsubscribe) u();
+    disarm?.();
   };
 }

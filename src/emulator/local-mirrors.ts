@@ -1,11 +1,12 @@
 // A certificate's own 127.0.0.1 mirrors, run here as emulated FTP servers on their ports (what
 // `smartftp serve` and the demo run): each with a link capacity, a control delay and a session
-// limit, serving a given directory or a generated sample tree, with faults on a clock.
+// limit, serving a given directory or a generated sample tree, with faults on a clock that starts
+// when the first client connects.
 
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Certificate, MirrorSpec } from '../certificate/types.js';
-import { armFaults, type FaultSpec } from './faults.js';
+import { armFaultsAtFirstSession, type FaultSpec } from './faults.js';
 import { makeSampleRoot } from './sample-data.js';
 import { startFtpServer, type FtpServerHandle } from './server.js';
 
@@ -40,8 +41,11 @@ export interface LocalMirrors {
   root: string;
   /** With a generated sample tree: each sample file's sha256, by path. */
   sample?: Record<string, string>;
-  /** Starts the faults' clocks now (targets are the mirrors' names or numbers, in order). */
-  armFaults(faults: readonly FaultSpec[], onFault?: (f: FaultSpec, name: string) => void): void;
+  /**
+   * Starts the faults' clocks at the first session any of the mirrors accepts, or now when one
+   * already has (targets are the mirrors' names or numbers, in order). onStart is told when.
+   */
+  armFaults(faults: readonly FaultSpec[], onFault?: (f: FaultSpec, name: string) => void, onStart?: () => void): void;
   /** Cancels faults to come, closes every server, removes a generated tree. */
   stop(): Promise<void>;
 }
@@ -80,7 +84,7 @@ export async function startLocalMirrors(specs: readonly MirrorSpec[], options: L
     mirrors,
     root,
     sample: sample?.sha256,
-    armFaults: (faults, onFault) => void disarms.push(armFaults(faults, servers, names, onFault)),
+    armFaults: (faults, onFault, onStart) => void disarms.push(armFaultsAtFirstSession(faults, servers, names, { onFault, onStart })),
     stop,
   };
 }

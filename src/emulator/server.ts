@@ -42,6 +42,7 @@ export interface FtpServerHandle {
   readonly stats: FtpServerStats; // live counters
   setFault(fault: Fault): void; // applies to transfers/sessions that start afterwards (and stall/drop also to ones in progress)
   setLinkRate(bytesPerSecond: number | undefined): void;
+  onSession(listener: () => void): () => void; // called as each session is accepted (not for one refused 421); returns what unsubscribes
   kill(): void; // in-process stand-in for SIGKILL: destroy every socket at once, stop listening, no replies
   close(): Promise<void>; // graceful: stop listening, end sessions, resolve when all sockets are gone (bounded: force after 2 s)
 }
@@ -78,6 +79,7 @@ export async function startFtpServer(options: FtpServerOptions): Promise<FtpServ
   const sockets = new Set<net.Socket>();
   const servers = new Set<net.Server>();
   const sessions = new Set<Session>();
+  const sessionListeners = new Set<() => void>();
   // Aborted by close()/kill(): cancels pending 421 greetings.
   const life = new AbortController();
   let onEmpty: (() => void) | undefined;
@@ -149,6 +151,7 @@ export async function startFtpServer(options: FtpServerOptions): Promise<FtpServ
       sessions.delete(session);
     });
     session.start();
+    for (const listener of [...sessionListeners]) listener();
   });
   await new Promise<void>((resolve, reject) => {
     listener.once('error', reject);
@@ -200,6 +203,11 @@ export async function startFtpServer(options: FtpServerOptions): Promise<FtpServ
     },
     setLinkRate(bytesPerSecond: number | undefined): void {
       bucket.setRate(checkRate(bytesPerSecond));
+    },
+    onSession(listener: () => void): () => void {
+      const own = (): void => listener(); // the same function twice is two subscriptions
+      sessionListeners.add(own);
+      return () => void sessionListeners.delete(own);
     },
     kill(): void {
       stopListening();

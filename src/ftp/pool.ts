@@ -3,7 +3,7 @@
 // mirror reuse one control connection (site affinity without reconnecting).
 
 import { Client } from 'basic-ftp';
-import { resolveCredentials } from '../certificate/credentials.js';
+import { resolveLogin } from '../certificate/credentials.js';
 import type { MirrorSpec } from '../certificate/types.js';
 import { Interrupted, RequestError } from '../director/errors.js';
 import { classifyConnectError } from './classify.js';
@@ -25,6 +25,8 @@ export interface PoolOptions {
   env?: NodeJS.ProcessEnv;
   /** A control connection to this mirror was opened. */
   onConnect?: (mirror: string) => void;
+  /** Something the user should know about the login (the netrc file is open to others): on every connection that reads it. */
+  onWarning?: (message: string) => void;
 }
 
 interface MirrorSlot {
@@ -96,7 +98,9 @@ export class FtpPool {
     }, this.options.connectTimeoutMs);
     const started = performance.now();
     try {
-      const { user, password } = await resolveCredentials(mirror, this.options.env ?? process.env);
+      const { credentials, warnings } = await resolveLogin(mirror, this.options.env ?? process.env);
+      for (const warning of warnings) this.options.onWarning?.(warning);
+      const { user, password } = credentials;
       await logIn(client, mirror, user, password);
       return { mirror, client, fresh: true, connectMs: performance.now() - started };
     } catch (error) {

@@ -1,7 +1,8 @@
 // The benchmark end to end on emulated mirrors, tiny: the results add up, the paper's random
 // director reconnects more than ranked with affinity, a killed server costs failovers but no file,
-// and the CLI writes its files and exits on its own. No speed is asserted: figures come from
-// `smartftp bench`, not from tests. The CLI case runs dist/, built by the global setup.
+// and the CLI writes its files, exits on its own, and exits 1 when a check fails. No speed is
+// asserted: figures come from `smartftp bench`, not from tests. The CLI cases run dist/, built by
+// the global setup.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -154,8 +155,9 @@ describe('smartftp bench', () => {
     const out = t.dir('smartftp-bench-out-');
     const run = runCli(['bench', '--servers', '1,2', '--clients', '2', '--files', '2', '--size', '64KiB', '--link', '100', '--delay', '1', '--scale', '1', '--out', out]);
     const code = await run.exit;
-    expect(code, run.stderr()).toBe(0);
     const text = run.stdout();
+    // A check may fail on so small a run: then, and only then, the exit code is 1.
+    expect(code, run.stderr()).toBe(/^\[FAIL\]/m.test(text) ? 1 : 0);
     expect(text).toMatch(/random \(paper\).*ranked\+affinity/);
     expect(text).toMatch(/Scale: none/);
     expect(text).toMatch(/Checks:/);
@@ -164,6 +166,20 @@ describe('smartftp bench', () => {
     const json = JSON.parse(readFileSync(join(out, 'bench.json'), 'utf8')) as BenchResult;
     expect(json.points).toHaveLength(4);
     expect(readFileSync(join(out, 'figure6.svg'), 'utf8')).toMatch(/^<svg/);
+  });
+
+  it('exits 1 when a check fails, and 0 with --report-only', async () => {
+    // One server killed at once: the file in flight (64 KiB at 1 Mbit/s takes half a second) and
+    // every one after it fail, so the check that every file completes fails.
+    const args = ['bench', '--servers', '1', '--clients', '1', '--files', '2', '--size', '64KiB', '--link', '1', '--delay', '1', '--scale', '1', '--policies', 'ranked', '--fault', 'kill:1@0s'];
+    const failing = runCli(args);
+    expect(await failing.exit, failing.stderr()).toBe(1);
+    expect(failing.stdout()).toMatch(/^\[FAIL\] every file completes despite the fault/m);
+    expect(failing.stderr()).toMatch(/1 check failed \(exit 1; --report-only exits 0\)/);
+    const reportOnly = runCli([...args, '--report-only']);
+    expect(await reportOnly.exit, reportOnly.stderr()).toBe(0);
+    expect(reportOnly.stdout()).toMatch(/^\[FAIL\] every file completes despite the fault/m);
+    expect(reportOnly.stderr()).not.toMatch(/check failed/);
   });
 
   it('refuses bad flags with the usage exit code', async () => {

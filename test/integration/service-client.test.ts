@@ -1,9 +1,9 @@
 // The ServiceClient in-process: connection reuse across files, and a server that times idle
 // sessions out between files (as real servers do) costs a reconnect, never a failover.
 
-import { utimesSync } from 'node:fs';
+import { chmodSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startFtpServer, type FtpServerHandle } from '../../src/emulator/server.js';
 import { cleanupAfterEach } from '../helpers/cleanup.js';
 import type { Certificate } from '../../src/certificate/types.js';
@@ -149,5 +149,28 @@ describe('ServiceClient', () => {
     expect(events.filter((e) => e.type === 'failover')).toEqual([]);
     expect(server.stats.sessionsOpened).toBe(2);
     expect(sha256File(join(out, 'b.bin'))).toBe(sha256(b));
+  });
+
+  describe('a netrc file open to other users', () => {
+    afterEach(() => {
+      vi.unstubAllEnvs();
+    });
+
+    it.skipIf(process.platform === 'win32')('is a warning event once a run, however many connections read it', async () => {
+      const netrc = join(t.dir(), 'netrc');
+      writeFileSync(netrc, 'default login anonymous password guest@\n');
+      chmodSync(netrc, 0o644);
+      vi.stubEnv('NETRC', netrc);
+      const { server, out, events, client } = await twoMirrorsAfterFirstFile({ idleTimeoutMs: 150 });
+      const m1 = client.director.mirrors[0]!;
+      await waitUntil(() => server.stats.activeSessions === 0 && !client.pool.hasIdle(m1), 'the server to time the idle session out');
+      await client.download('b.bin', join(out, 'b.bin'));
+      await client.close();
+      // Two logins read the file; one warning.
+      expect(server.stats.sessionsOpened).toBe(2);
+      expect(events.filter((e) => e.type === 'warning')).toEqual([
+        { type: 'warning', message: `${netrc} can be read or written by other users (mode 644); chmod 600 ${netrc}` },
+      ]);
+    });
   });
 });

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { figureChart, niceCeil, renderPanels } from '../../src/bench/chart.js';
-import { runChecks } from '../../src/bench/checks.js';
+import { runChecks, type Check } from '../../src/bench/checks.js';
 import { toCsv } from '../../src/bench/csv.js';
 import { PAPER_POINTS, paperPoint } from '../../src/bench/paper.js';
 import { reportLines, resultTable } from '../../src/bench/report.js';
@@ -12,6 +12,7 @@ import { defaultSettings, scaled, type Contender } from '../../src/bench/setting
 import { summarize } from '../../src/bench/sweep.js';
 import { escapeXml, toSvg, wrap } from '../../src/bench/svg.js';
 import { textTable } from '../../src/ui/text-table.js';
+import { benchExitCode } from '../../src/cli/bench.js';
 
 const SCALE = 16;
 const LINK = 1_250_000 * SCALE;
@@ -230,5 +231,21 @@ describe('SVG', () => {
   it('escapes text and wraps long notes', () => {
     expect(escapeXml('a<b & "c"')).toBe('a&lt;b &amp; &quot;c&quot;');
     expect(wrap('aa bb cc dd', 5)).toEqual(['aa bb', 'cc dd']);
+  });
+});
+
+describe('the exit code of smartftp bench', () => {
+  const check = (ok: boolean | undefined): Check => ({ name: 'c', ok, detail: '' });
+
+  it('is 1 when a check failed, unless --report-only; a check that could not be judged fails nothing', () => {
+    expect(benchExitCode(false, [])).toBe(0);
+    expect(benchExitCode(false, [check(true), check(undefined)])).toBe(0);
+    expect(benchExitCode(false, [check(true), check(false)])).toBe(1);
+    expect(benchExitCode(false, [check(false)], true)).toBe(0);
+  });
+
+  it('is 130 when interrupted, whatever the checks', () => {
+    expect(benchExitCode(true, [check(false)])).toBe(130);
+    expect(benchExitCode(true, [check(true)], true)).toBe(130);
   });
 });
