@@ -13,6 +13,7 @@ import { DownloadRequest, type DownloadResult } from '../ftp/download-request.js
 import { AllMirrorsFailed } from '../director/errors.js';
 import { FtpPool } from '../ftp/pool.js';
 import type { Throttle } from '../ftp/sink.js';
+import { RateLimit } from './rate-limit.js';
 import type { StallLimits } from '../ftp/watchdog.js';
 import type { EventSink, SmartEvent } from '../ui/events.js';
 import type { PolicyName } from '../certificate/types.js';
@@ -40,6 +41,16 @@ export interface ServiceClientOptions {
   singleConnection?: boolean;
   /** Emit the policy's decisions with their reasons (debugging). */
   decisions?: boolean;
+  /** Emit every line of the FTP dialogue (passwords masked). */
+  dialogue?: boolean;
+  /** Seconds; default from the certificate. */
+  connectTimeout?: number;
+  /** Passes over the mirrors for one file (default 3; only passes that made progress earn the next). */
+  tries?: number;
+  /** Wait between passes over the mirrors, ms. */
+  retryWaitMs?: number;
+  /** Most bytes a second received over all transfers. */
+  limitRate?: number;
   hooks?: ClientHooks;
 }
 
@@ -49,6 +60,15 @@ export interface FileOptions {
   sha256?: string;
   /** Fetch even when the file under the final name is already complete. */
   force?: boolean;
+}
+
+/** Both throttles, one after the other, or the one given. */
+function chainThrottles(limit: RateLimit | undefined, hook: Throttle | undefined): Throttle | undefined {
+  if (!limit || !hook) return hook ?? (limit && ((n) => limit.take(n)));
+  return async (n) => {
+    await limit.take(n);
+    await hook(n);
+  };
 }
 
 /** What a harness may plug into a client (the benchmark's emulated client machines). */
@@ -66,6 +86,8 @@ export class ServiceClient {
   private readonly membership: MembershipWatcher;
   private readonly signal: AbortSignal;
   private readonly events: EventSink;
+  private readonly connectTimeout: number;
+  private readonly throttle: Throttle | undefined;
   /** Warnings already given: the pool repeats the netrc file's on every connection. */
   private readonly warned = new Set<string>();
 
@@ -75,7 +97,9 @@ export class ServiceClient {
     state: Awaited<ReturnType<StateStore['load']>>['state'],
   ) {
     const stallTimeout = options.stallTimeout ?? cert.director.stallTimeout;
-    const connectTimeout = cert.director.connectTimeout;
+    const connectTimeout = options.connectTimeout ?? cert.director.connectTimeout;
+    this.connectTimeout = connectTimeout;
+    this.throttle = chainThrottles(options.limitRate ? new RateLimit(options.limitRate) : undefined, options.hooks?.throttle);
     this.signal = options.signal ?? new AbortController().signal;
     this.events = options.singleConnection ? this.hangingUpIdle(options.events) : options.events;
     // The certificate's bounds keep these far below a timer's limit; timerMs holds for any caller.
@@ -89,6 +113,7 @@ export class ServiceClient {
       idleTimeoutMs: timerMs(Math.max(stallTimeout, connectTimeout) + 5),
       onConnect: options.hooks?.onConnect,
       onWarning: (message) => this.warnOnce(message),
+      onDialogue: options.dialogue ? (mirror, line) => this.events({ type: 'dialogue', mirror, line }) : undefined,
     });
     this.director = new Director({
       mirrors: startingMembership(cert, state?.adopted),
@@ -97,6 +122,8 @@ export class ServiceClient {
       signal: this.signal,
       random: options.random,
       maxProbes: options.maxProbes,
+      maxPasses: options.tries,
+      passWaitMs: options.retryWaitMs,
       onDecision: options.decisions ? (d) => this.events(d) : undefined,
     });
     this.membership = new MembershipWatcher(cert, state?.membershipCheckedAt ?? 0, state?.adopted, options.events);
@@ -135,10 +162,10 @@ export class ServiceClient {
       pool: this.pool,
       events: extra.events ?? this.events,
       stall: this.stall,
-      commandTimeoutMs: timerMs(this.cert.director.connectTimeout),
+      commandTimeoutMs: timerMs(this.connectTimeout),
       sha256: extra.sha256,
       force: extra.force,
-      throttle: this.options.hooks?.throttle,
+      throttle: this.throttle,
     });
   }
 

@@ -33,6 +33,8 @@ export interface DirectorOptions {
   maxProbes?: number;
   /** Told every decision the policy explains. */
   onDecision?: (decision: Decision) => void;
+  /** Wait between passes over the mirrors, ms (0: none). */
+  passWaitMs?: number;
 }
 
 /** One pass over the mirrors for a request: the first choice, and after each failure the best not yet tried. */
@@ -60,6 +62,7 @@ export class Director {
   readonly now: () => number;
   private readonly signal: AbortSignal | undefined;
   private readonly maxPasses: number;
+  private readonly passWaitMs: number;
   private readonly probing: boolean;
   private readonly onDecision: ((decision: Decision) => void) | undefined;
 
@@ -71,6 +74,7 @@ export class Director {
     this.now = options.now ?? Date.now;
     this.signal = options.signal;
     this.maxPasses = options.maxPasses ?? 3;
+    this.passWaitMs = options.passWaitMs ?? 0;
     const maxProbes = options.maxProbes ?? 2;
     this.probing = !!this.policy.explores && maxProbes > 0;
     this.onDecision = options.onDecision;
@@ -196,7 +200,8 @@ export class Director {
       }
       // Another pass only helps when this one got somewhere (a mirror that drops every few
       // megabytes still finishes the file); a pass of refusals would only repeat itself.
-      if ((request.progress?.() ?? 0) <= before) break;
+      if ((request.progress?.() ?? 0) <= before || round + 1 >= this.maxPasses) break;
+      if (this.passWaitMs > 0) await pause(this.passWaitMs, signal);
     }
     throw new AllMirrorsFailed(request.what, attempts);
   }
@@ -214,4 +219,19 @@ export class Director {
     else recordFault(statsFor(this.stats, mirror.name), error.kind, this.now());
     if (this.lastMirror === mirror.name) this.lastMirror = undefined;
   }
+}
+
+/** Wait `ms`, or until the signal aborts (then Interrupted). */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new Interrupted());
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      if (signal.aborted) reject(new Interrupted());
+      else resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

@@ -25,6 +25,8 @@ export interface PoolOptions {
   env?: NodeJS.ProcessEnv;
   /** A control connection to this mirror was opened. */
   onConnect?: (mirror: string) => void;
+  /** Every line of the FTP dialogue, when set (basic-ftp masks the password). */
+  onDialogue?: (mirror: string, line: string) => void;
   /** Something the user should know about the login (the netrc file is open to others): on every connection that reads it. */
   onWarning?: (message: string) => void;
 }
@@ -89,6 +91,12 @@ export class FtpPool {
   private async connect(mirror: MirrorSpec, signal: AbortSignal): Promise<Lease> {
     // basic-ftp has one timeout for everything; ours for connecting is enforced by a timer.
     const client = new Client(this.options.idleTimeoutMs);
+    const dialogue = this.options.onDialogue;
+    if (dialogue) {
+      // basic-ftp logs to the console; ours goes to the events instead.
+      client.ftp.verbose = true;
+      client.ftp.log = (line: string) => dialogue(mirror.name, line.trimEnd());
+    }
     const onAbort = () => client.close();
     signal.addEventListener('abort', onAbort, { once: true });
     let timedOut = false;

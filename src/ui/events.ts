@@ -21,6 +21,7 @@ export type SmartEvent =
   | { type: 'skipped'; file: string; dest: string; size: number; reason: string }
   | { type: 'error'; file: string; message: string; attempts: { mirror: string; kind: ErrorKind; message: string }[] }
   | { type: 'warning'; message: string }
+  | { type: 'dialogue'; mirror: string; line: string }
   | { type: 'membership'; service: string; added: string[]; removed: string[]; from: string }
   | Decision;
 

@@ -23,6 +23,7 @@ export class LastingLines {
     else if (e.type === 'warning') this.say(`warning: ${e.message}`, true);
     else if (e.type === 'membership') this.say(`${e.service}: membership updated from ${e.from} (+${e.added.join(',') || '-'} -${e.removed.join(',') || '-'})`, false);
     else if (e.type === 'decision') this.say(`decision: ${e.what}: ${e.reason}`, false);
+    else if (e.type === 'dialogue') this.say(`${e.mirror} ${e.line}`, false);
   }
 }
 
