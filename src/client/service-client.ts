@@ -169,6 +169,11 @@ export class ServiceClient {
     });
   }
 
+  /** The mirrors in the order the director would try them for this file now (--dry-run); nothing is fetched. */
+  plan(remotePath: string, dest: string): string[] {
+    return this.director.rank(this.request(remotePath, dest, { events: () => {} })).map((m) => m.name);
+  }
+
   /** Fetch one file through the director (rejects with AllMirrorsFailed, Interrupted or LocalError). */
   async download(remotePath: string, dest: string, extra: FileOptions = {}): Promise<DownloadResult> {
     const request = this.request(remotePath, dest, extra);
