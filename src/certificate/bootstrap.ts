@@ -8,13 +8,15 @@
 // - only a copy that passed is cached, and the next good one replaces it;
 // - the cached copy spares the sources only within its own ttl, and stands in when no source gives
 //   a usable copy (with a warning); a local file is read as it is now, and a copy that came from a
-//   local file never stands in for anything.
+//   local file never stands in for anything (nor is one kept);
+// - the cache is keyed by the sources as absolute paths and URLs: the same relative name in another
+//   directory is another list, and never finds this one's copy.
 
 import { CertificateError, parseCertificate, type Problem } from './load.js';
 import type { CertificateCache, CachedCopy } from './cache.js';
 import { verifyBytes } from './signing.js';
 import { maskPasswords } from '../util/safe-text.js';
-import { isUrlSource, sourceFor, type CertificateSource, type Fetched } from './sources.js';
+import { absoluteSource, isUrlSource, sourceFor, type CertificateSource, type Fetched } from './sources.js';
 import type { Certificate } from './types.js';
 
 export interface Bootstrapped {
@@ -42,8 +44,9 @@ export async function bootstrapCertificate(specs: string[], options: BootstrapOp
   const timeoutMs = options.timeoutMs ?? 10_000;
   // Every source is checked before any is read: a URL that can never work is a usage error.
   const sources = specs.map(sourceFor);
+  const key = specs.map(absoluteSource);
   const remote = sources.some((s) => !s.local);
-  const cached = remote && options.cache ? usableCopy(await options.cache.read(specs), options.trustedKey) : undefined;
+  const cached = remote && options.cache ? usableCopy(await options.cache.read(key), options.trustedKey) : undefined;
   if (cached && sources.every((s) => !s.local) && isFresh(cached, now)) return { cert: cached.cert, from: 'cache', warnings: [] };
 
   const trustedKey = options.trustedKey ?? cached?.cert.signingKey;
@@ -54,11 +57,11 @@ export async function bootstrapCertificate(specs: string[], options: BootstrapOp
       failures.push(...result.problems);
       continue;
     }
-    // A list of local files only keeps its copy as before, though it is never used (usableCopy); a
-    // local file never replaces the copy that a remote source of the same list gave.
-    if (!source.local || !remote) {
+    // A local file is read as it is each time: its copy would never be used (usableCopy), and it
+    // never replaces the copy that a remote source of the same list gave.
+    if (!source.local) {
       const copy = { bytes: result.fetched.bytes, signature: result.fetched.signature, origin: source.origin };
-      await options.cache?.write(specs, copy, now).catch(() => undefined);
+      await options.cache?.write(key, copy, now).catch(() => undefined);
     }
     return { cert: result.cert, from: source.origin, warnings: [] };
   }

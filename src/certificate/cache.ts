@@ -18,7 +18,7 @@ export interface CachedCopy {
   meta: CacheMeta;
 }
 
-/** The cached copy for one list of sources. */
+/** The cached copy for one list of sources, given as absolute paths and URLs (sources.absoluteSource). */
 export class CertificateCache {
   constructor(private readonly dir: string) {}
 

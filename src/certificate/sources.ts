@@ -5,6 +5,7 @@
 // refused when the source is made.
 
 import { promises as fsp } from 'node:fs';
+import { resolve } from 'node:path';
 import { Client } from 'basic-ftp';
 import { readSmallFile, type SizeLimit } from '../ftp/read-small-file.js';
 import { controlCharacter, maskPasswords, safeForMessage } from '../util/safe-text.js';
@@ -140,6 +141,14 @@ export class FtpSource implements CertificateSource {
 /** Whether a --cert value names a URL (http, https, ftp, ftps) rather than a local file. */
 export function isUrlSource(spec: string): boolean {
   return /^(?:https?|ftps?):\/\//i.test(spec);
+}
+
+/**
+ * What a --cert value stands for wherever it is given: the absolute path of a file (a relative one
+ * names another file in another directory), a URL as it is. The certificate cache is keyed by these.
+ */
+export function absoluteSource(spec: string): string {
+  return isUrlSource(spec) ? spec : resolve(spec);
 }
 
 /**
