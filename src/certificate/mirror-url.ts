@@ -7,6 +7,11 @@ import { controlCharacter } from '../util/safe-text.js';
 export const DEFAULT_FTP_PORT = 21;
 export const CREDENTIALS_HINT =
   'passwords never go in the certificate: name an environment variable with password_env, or use ~/.netrc';
+/** The start of the reason a URL with a password is refused (the hint after it depends on where). */
+export const PASSWORD_IN_URL = 'the URL contains a password';
+/** The same rule for a URL given on the command line. */
+export const COMMAND_LINE_CREDENTIALS_HINT =
+  'passwords are not given on the command line: put the login in ~/.netrc, or use a certificate whose mirror has password_env';
 
 export interface MirrorUrl {
   /** The URL as written, with any user name taken out. */
@@ -34,7 +39,7 @@ export function parseMirrorUrl(text: string): MirrorUrl | string {
   const at = authority.lastIndexOf('@');
   const userinfo = at >= 0 ? authority.slice(0, at) : undefined;
   const hostPort = authority.slice(at + 1);
-  if (userinfo !== undefined && userinfo.includes(':')) return `the URL contains a password; ${CREDENTIALS_HINT}`;
+  if (userinfo !== undefined && userinfo.includes(':')) return `${PASSWORD_IN_URL}; ${CREDENTIALS_HINT}`;
   if (userinfo === '') return 'empty user name before "@" in the URL';
   let user: string | undefined;
   try {

@@ -1,20 +1,26 @@
 // Finds and loads the certificate for a command: from the --cert sources in turn, or the cache;
 // a bad one is reported with file, line and key. A fetched one must be signed by the key given
 // with --cert-key ($SMARTFTP_CERT_KEY), or else by the one pinned in the cache (bootstrap.ts).
+// --mirror URLs make a service on the fly instead (certificate/compose.ts).
 
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bootstrapCertificate } from '../certificate/bootstrap.js';
 import { CertificateCache } from '../certificate/cache.js';
+import { commandLineMirror, onTheFlyCertificate, type MirrorBase } from '../certificate/compose.js';
 import { CertificateError } from '../certificate/load.js';
 import { KEY_PREFIX, parsePublicKey } from '../certificate/signing.js';
 import type { Certificate } from '../certificate/types.js';
 import { defaultStateDir } from '../director/state.js';
 import type { Reporter } from '../ui/reporter.js';
+import { maskPasswords } from '../util/safe-text.js';
 
 export interface CertOptions {
   /** Files or URLs, tried in turn. */
   cert?: string[];
+  /** Mirror base URLs (--mirror, repeatable): a service built from them, instead of a certificate. */
+  mirror?: string[];
   /** `ed25519:BASE64`, or a file holding it: the key fetched certificates must be signed by. */
   certKey?: string;
   stateDir?: string;
@@ -22,9 +28,20 @@ export interface CertOptions {
 
 export const DEFAULT_CERT = 'mirrors.yaml';
 
+/** --cert, else $SMARTFTP_CERT, else ./mirrors.yaml when there is one; none at all is []. */
 export function certSources(options: CertOptions): string[] {
   if (options.cert && options.cert.length > 0) return options.cert;
-  return [process.env.SMARTFTP_CERT ?? DEFAULT_CERT];
+  if (process.env.SMARTFTP_CERT) return [process.env.SMARTFTP_CERT];
+  return existsSync(DEFAULT_CERT) ? [DEFAULT_CERT] : [];
+}
+
+/** What to say when no certificate is named anywhere. */
+export function noCertificateNote(): string[] {
+  return [
+    `smartftp: no certificate: no --cert, no $SMARTFTP_CERT, and no ${DEFAULT_CERT} in ${process.cwd()}`,
+    `  name one with --cert FILE|URL; or give mirrors with --mirror ftp://host/dir (repeatable), or a file's full ftp:// URL to get;`,
+    `  or write a ${DEFAULT_CERT} from mirror URLs with \`smartftp cert init ftp://host/dir...\``,
+  ];
 }
 
 export function certCache(options: CertOptions): CertificateCache {
@@ -50,8 +67,36 @@ export async function readPublicKeyArg(value: string): Promise<string> {
   return parsed.key;
 }
 
+/** The service of the --mirror URLs, or undefined after reporting why not. */
+function mirrorsCertificate(urls: string[], options: CertOptions, reporter: Reporter): Certificate | undefined {
+  if (options.cert && options.cert.length > 0) {
+    reporter.note('smartftp: --mirror builds a service from mirror URLs and --cert names one: give one or the other');
+    return undefined;
+  }
+  const bases: MirrorBase[] = [];
+  for (const url of urls) {
+    const base = commandLineMirror(url);
+    if (typeof base === 'string') reporter.note(`smartftp: --mirror ${maskPasswords(url)}: ${base}`);
+    else bases.push(base);
+  }
+  if (bases.length !== urls.length) return undefined;
+  try {
+    return onTheFlyCertificate(bases, '--mirror');
+  } catch (error) {
+    if (!(error instanceof CertificateError)) throw error;
+    reporter.note(error.message);
+    return undefined;
+  }
+}
+
 /** The certificate, or undefined after reporting why not. */
 export async function loadCertificateForCli(options: CertOptions, reporter: Reporter): Promise<Certificate | undefined> {
+  if (options.mirror && options.mirror.length > 0) return mirrorsCertificate(options.mirror, options, reporter);
+  const sources = certSources(options);
+  if (sources.length === 0) {
+    for (const line of noCertificateNote()) reporter.note(line);
+    return undefined;
+  }
   const keyArg = options.certKey ?? process.env.SMARTFTP_CERT_KEY;
   let trustedKey: string | undefined;
   try {
@@ -61,7 +106,7 @@ export async function loadCertificateForCli(options: CertOptions, reporter: Repo
     return undefined;
   }
   try {
-    const { cert, warnings } = await bootstrapCertificate(certSources(options), { cache: certCache(options), trustedKey });
+    const { cert, warnings } = await bootstrapCertificate(sources, { cache: certCache(options), trustedKey });
     for (const message of warnings) reporter.event({ type: 'warning', message });
     return cert;
   } catch (error) {

@@ -24,6 +24,11 @@ const certOption = () =>
     '--cert <source>',
     'the service certificate: a file or ftp:// / http(s):// URL; repeat to try several in turn (default $SMARTFTP_CERT or ./mirrors.yaml)',
   ).argParser(collect);
+const mirrorOption = () =>
+  new Option(
+    '--mirror <url>',
+    'a mirror base URL, ftp://host[:port]/dir (repeat for each): a service built from these instead of a certificate',
+  ).argParser(collect);
 const certKeyOption = () =>
   new Option(
     '--cert-key <key>',
@@ -48,6 +53,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('-o, --output <file>', 'write the (single) file here')
     .option('-d, --dir <dir>', 'write files into this directory', '.')
     .addOption(certOption())
+    .addOption(mirrorOption())
     .addOption(certKeyOption())
     .addOption(new Option('--policy <name>', 'how the director picks mirrors').choices(POLICY_NAMES))
     .option('--stall-timeout <duration>', 'give up on a mirror after this long without data', durationArg)
@@ -65,6 +71,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .command('mirrors')
     .description('every mirror with what the director knows of it; --probe measures them now')
     .addOption(certOption())
+    .addOption(mirrorOption())
     .addOption(certKeyOption())
     .option('--probe', 'measure each mirror now with a small download, in parallel, and save the result')
     .option('--json', 'print JSON')
