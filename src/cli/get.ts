@@ -1,16 +1,19 @@
 // `smartftp get`: parse, hand the files to the service client (client/batch.ts), print, and map
-// each outcome to the exit code. It never picks a mirror.
+// each outcome to the exit code. It never picks a mirror. Files given by full URLs are fetched
+// through services built from those URLs, one after another (client/url-files.ts).
 
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { downloadBatch, type BatchOutcome } from '../client/batch.js';
+import { downloadBatch, type BatchItem, type BatchOutcome } from '../client/batch.js';
 import { checkRemoteNames } from '../client/remote-name.js';
 import { ServiceClient } from '../client/service-client.js';
-import type { PolicyName } from '../certificate/types.js';
+import { onTheFlyCertificate } from '../certificate/compose.js';
+import { CertificateError } from '../certificate/load.js';
+import type { Certificate, PolicyName } from '../certificate/types.js';
 import { AllMirrorsFailed, Interrupted } from '../director/errors.js';
 import { defaultStateDir, StateStore } from '../director/state.js';
-import { createReporter } from '../ui/reporter.js';
+import { createReporter, type Reporter } from '../ui/reporter.js';
 import { EXIT } from './exit-codes.js';
+import { readList, wantedFiles, type ListEntry, type Wanted } from './get-input.js';
 import { interruptSignal } from './interrupt.js';
 import { loadCertificateForCli, type CertOptions } from './load-cert.js';
 
@@ -30,31 +33,10 @@ export interface GetOptions extends CertOptions {
   state?: boolean;
   /** false with --no-adaptive-stall. */
   adaptiveStall?: boolean;
-  /** -i: a file listing remote paths, one a line ('-' for stdin). */
+  /** -i: a file listing remote paths or URL lines, one a line ('-' for stdin). */
   inputFile?: string;
   /** -j: files downloaded at once. */
   jobs?: number;
-}
-
-export interface ListEntry {
-  path: string;
-  /** 1-based line in the list. */
-  line: number;
-}
-
-/** Remote paths from a list: one a line; blank lines and # comments skipped (as wget -i, aria2 -i). */
-export async function readList(file: string): Promise<ListEntry[]> {
-  const text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
-  return text
-    .split(/\r?\n/)
-    .map((l, i) => ({ path: l.trim(), line: i + 1 }))
-    .filter((e) => e.path && !e.path.startsWith('#'));
-}
-
-async function readStdin(): Promise<string> {
-  let text = '';
-  for await (const chunk of process.stdin) text += chunk;
-  return text;
 }
 
 export async function runGet(paths: string[], options: GetOptions): Promise<number> {
@@ -66,20 +48,24 @@ export async function runGet(paths: string[], options: GetOptions): Promise<numb
     createReporter(output).note(`smartftp get: cannot read ${options.inputFile}: ${(error as Error).message}`);
     return EXIT.usage;
   }
-  const all = [...paths, ...listed.map((e) => e.path)];
-  const reporter = createReporter({ ...output, total: all.length });
-  if (all.length === 0) {
+  const count = paths.length + listed.length;
+  const reporter = createReporter({ ...output, total: count });
+  if (count === 0) {
     reporter.note('smartftp get: no file named (give paths, or -i FILE)');
     return EXIT.usage;
   }
-  if (options.output && all.length > 1) {
+  const listName = options.inputFile === '-' ? 'stdin' : options.inputFile;
+  const wanted = wantedFiles(paths, listed, listName, options);
+  if (wanted.problems.length > 0) {
+    for (const problem of wanted.problems) reporter.note(problem);
+    return EXIT.usage;
+  }
+  if (options.output && count > 1) {
     reporter.note('smartftp get: -o names one file; use -d DIR for several');
     return EXIT.usage;
   }
   // Before any connection: a bad name could inject an FTP command or write outside -d DIR.
-  const listName = options.inputFile === '-' ? 'stdin' : options.inputFile;
-  const from = (i: number) => (i < paths.length ? undefined : `${listName} line ${listed[i - paths.length]!.line}`);
-  const { dests, problems } = checkRemoteNames(all, { output: options.output, dir: options.dir }, from);
+  const { dests, problems } = checkRemoteNames(wanted.names, { output: options.output, dir: options.dir }, (i) => wanted.where[i]);
   if (problems.length > 0) {
     for (const problem of problems) reporter.note(`smartftp get: ${problem}`);
     return EXIT.usage;
@@ -89,14 +75,54 @@ export async function runGet(paths: string[], options: GetOptions): Promise<numb
     reporter.note(`smartftp get: two of the files would both be written to ${clash}`);
     return EXIT.usage;
   }
-  if (options.sha256 && all.length > 1) {
+  if (options.sha256 && count > 1) {
     reporter.note('smartftp get: --sha256 checks one file');
     return EXIT.usage;
   }
-  const cert = await loadCertificateForCli(options, reporter);
-  if (!cert) return EXIT.usage;
+  const items = wanted.names.map((remotePath, i): BatchItem => ({ remotePath, dest: dests[i]! }));
+  const runs = await services(wanted.urlGroups, items, options, reporter);
+  if (!runs) return EXIT.usage;
 
   const interrupt = interruptSignal();
+  let code: number = EXIT.ok;
+  try {
+    // One service after another: each saves what it measured before the next loads its own.
+    for (const run of runs) {
+      code = Math.max(code, await fetchThrough(run.cert, run.items, options, reporter, interrupt.signal));
+      if (code === EXIT.interrupted || code === EXIT.local) break;
+    }
+  } finally {
+    interrupt.dispose();
+    reporter.close();
+  }
+  return code;
+}
+
+interface ServiceRun {
+  cert: Certificate;
+  items: BatchItem[];
+}
+
+/** The certificate (--cert, --mirror, ./mirrors.yaml) with every file, or one service per group of URLs. */
+async function services(groups: Wanted['urlGroups'], items: BatchItem[], options: GetOptions, reporter: Reporter): Promise<ServiceRun[] | undefined> {
+  if (!groups) {
+    const cert = await loadCertificateForCli(options, reporter);
+    return cert && [{ cert, items }];
+  }
+  try {
+    return groups.map((g) => ({ cert: onTheFlyCertificate(g.mirrors, 'the URLs given'), items: g.entries.map((i) => items[i]!) }));
+  } catch (error) {
+    if (!(error instanceof CertificateError)) throw error;
+    reporter.note(error.message);
+    return undefined;
+  }
+}
+
+/**
+ * Fetch the items through one service; the exit code they make: 1 when one failed on every mirror,
+ * 3 for a local fault, 130 when interrupted (the highest wins).
+ */
+async function fetchThrough(cert: Certificate, items: BatchItem[], options: GetOptions, reporter: Reporter, signal: AbortSignal): Promise<number> {
   const client = await ServiceClient.open(cert, {
     events: (e) => reporter.event(e),
     policy: options.policy,
@@ -104,9 +130,8 @@ export async function runGet(paths: string[], options: GetOptions): Promise<numb
     adaptiveStall: options.adaptiveStall,
     decisions: !!options.debug,
     store: options.state === false ? undefined : new StateStore(options.stateDir ?? defaultStateDir()),
-    signal: interrupt.signal,
+    signal,
   });
-
   let code: number = EXIT.ok;
   const onOutcome = (outcome: BatchOutcome) => {
     if (!('error' in outcome)) return;
@@ -125,12 +150,9 @@ export async function runGet(paths: string[], options: GetOptions): Promise<numb
     }
   };
   try {
-    const items = all.map((remotePath, i) => ({ remotePath, dest: dests[i]! }));
     await downloadBatch(client, items, { jobs: options.jobs ?? 1, file: { sha256: options.sha256, force: options.force }, onOutcome });
   } finally {
     await client.close();
-    interrupt.dispose();
-    reporter.close();
   }
   return code;
 }

@@ -47,8 +47,8 @@ function buildProgram(setCode: (code: number) => void): Command {
   program
     .command('get')
     .description('download files from the service, failing over between mirrors and resuming at the byte offset')
-    .argument('[remote-path...]', 'paths relative to each mirror\'s base directory')
-    .option('-i, --input-file <file>', "more paths from a file, one a line ('-' = stdin; # comments)")
+    .argument('[remote-path...]', "paths relative to each mirror's base directory, or files' full ftp:// URLs")
+    .option('-i, --input-file <file>', "more paths from a file, one a line ('-' = stdin; # comments); or URLs, a file's mirrors TAB-separated on its line")
     .option('-j, --jobs <n>', 'files downloaded at once (one director, shared connections)', wholeNumber(1), 1)
     .option('-o, --output <file>', 'write the (single) file here')
     .option('-d, --dir <dir>', 'write files into this directory', '.')
