@@ -9,6 +9,7 @@ import { maskPasswords } from '../util/safe-text.js';
 import { collect, durationArg, listOfNumbers, sha256Arg, wholeNumber } from './args.js';
 import { runBench } from './bench.js';
 import { runCertCheck } from './cert.js';
+import { runCertInit, type CertInitOptions } from './cert-init.js';
 import { runCertKeygen, runCertSign, runCertVerify, DEFAULT_KEY_FILE } from './cert-sign.js';
 import { EXIT } from './exit-codes.js';
 import { runGet, type GetOptions } from './get.js';
@@ -121,6 +122,14 @@ function buildProgram(setCode: (code: number) => void): Command {
     .argument('<file>')
     .option('--json', 'print the validated certificate as JSON')
     .action(async (file: string, options: { json?: boolean }) => setCode(await runCertCheck(file, options)));
+  cert
+    .command('init')
+    .description('write a certificate from mirror base URLs: each mirror is tried first (login, base directory, latency, TLS) and kept with a comment saying what was found')
+    .argument('<url...>', 'mirror base URLs, ftp://host[:port]/dir or ftps://...')
+    .option('--out <file>', 'where the certificate goes', 'mirrors.yaml')
+    .option('--service <name>', 'the service name (default: urls: and the hosts)')
+    .option('--force', 'replace an existing file')
+    .action(async (urls: string[], options: CertInitOptions) => setCode(await runCertInit(urls, options)));
   cert
     .command('keygen')
     .description('make an Ed25519 key pair: the private key to a file (mode 0600), the signing_key line to paste into the certificate on stdout')
