@@ -78,7 +78,7 @@ export async function runCertInit(urls: string[], options: CertInitOptions): Pro
   const header = [
     `A smartftp service certificate, written by \`smartftp cert init\` at ${new Date().toISOString()}.`,
     "Each mirror's comment says what was found then. Check the file with `smartftp cert check`;",
-    'the README\'s "Certificates" has the other keys (ttl, probe, max_connections, user, password_env, ...).',
+    'the README ("The certificate") has the other keys (ttl, probe, max_connections, user, password_env, ...).',
   ];
   const text = certificateText({ service, mirrors, header, notes: notes.map((n) => [n]) });
   try {
