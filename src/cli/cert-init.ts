@@ -65,8 +65,13 @@ export async function runCertInit(urls: string[], options: CertInitOptions): Pro
 
   const interrupt = interruptSignal();
   let surveys: MirrorSurvey[];
+  const warned = new Set<string>();
+  const onWarning = (message: string) => {
+    if (!warned.has(message)) reporter.event({ type: 'warning', message });
+    warned.add(message);
+  };
   try {
-    surveys = await surveyMirrors(cert.mirrors, { connectTimeoutMs: timerMs(cert.director.connectTimeout), signal: interrupt.signal });
+    surveys = await surveyMirrors(cert.mirrors, { connectTimeoutMs: timerMs(cert.director.connectTimeout), signal: interrupt.signal, onWarning });
   } catch (error) {
     if (!(error instanceof Interrupted)) throw error;
     reporter.note('smartftp cert init: interrupted; nothing written');

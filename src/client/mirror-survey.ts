@@ -30,6 +30,8 @@ export interface MirrorSurvey {
 export interface SurveyOptions {
   connectTimeoutMs: number;
   signal: AbortSignal;
+  /** What the login gave to warn about (the netrc file open to others), as the pool gives it. */
+  onWarning?: (message: string) => void;
 }
 
 /** A failure said shortly: the system's error code when there is one, else the message. */
@@ -54,7 +56,7 @@ async function tlsLogin(pool: FtpPool, mirror: MirrorSpec, signal: AbortSignal):
 
 /** What one mirror is like now. Rejects only with Interrupted. */
 export async function surveyMirror(mirror: MirrorSpec, options: SurveyOptions): Promise<MirrorSurvey> {
-  const pool = new FtpPool({ connectTimeoutMs: options.connectTimeoutMs, idleTimeoutMs: options.connectTimeoutMs + 5000 });
+  const pool = new FtpPool({ connectTimeoutMs: options.connectTimeoutMs, idleTimeoutMs: options.connectTimeoutMs + 5000, onWarning: options.onWarning });
   let loginMs: number | undefined;
   const result: MirrorSurvey = { reachable: false };
   try {
