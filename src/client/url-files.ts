@@ -39,9 +39,13 @@ export interface UrlPlan {
 
 const NAMES_A_DIRECTORY = "it names a directory, not a file; give the file's URL, or --mirror with this URL and the file's path";
 
-/** Whether a `get` argument or list line is a URL rather than a path within a service. */
+/**
+ * Whether a `get` argument or list line is a URL rather than a path within a service: any scheme,
+ * so that `http://...` is refused as a URL (only ftp:// and ftps:// are taken) rather than asked
+ * for as a path below each mirror.
+ */
 export function isFileUrl(text: string): boolean {
-  return /^ftps?:\/\//i.test(text);
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text);
 }
 
 /** The URL of one file: its mirror (the directory) and its name; the reason when it cannot be one. */

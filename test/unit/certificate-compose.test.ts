@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { certificateText, commandLineMirror, onTheFlyCertificate, serviceNameFor, type MirrorBase } from '../../src/certificate/compose.js';
 import { parseCertificate } from '../../src/certificate/load.js';
 import { DEFAULT_DIRECTOR } from '../../src/certificate/schema.js';
-import { parseFileUrl, planUrlFiles } from '../../src/client/url-files.js';
+import { isFileUrl, parseFileUrl, planUrlFiles } from '../../src/client/url-files.js';
 
 function base(text: string): MirrorBase {
   const m = commandLineMirror(text);
@@ -61,7 +61,9 @@ describe("a file's URL", () => {
 
   it('that names no file is refused', () => {
     for (const url of ['ftp://h', 'ftp://h/', 'ftp://h/pub/', 'ftp://h/pub/.', 'ftp://h/pub/..']) expect(parseFileUrl(url)).toMatch(/^it names a directory, not a file/);
-    expect(parseFileUrl('http://h/x.iso')).toMatch(/unsupported scheme/);
+    expect(isFileUrl('http://h/x.iso')).toBe(true);
+    expect(isFileUrl('pub/x.iso')).toBe(false);
+    expect(parseFileUrl('http://h/x.iso')).toBe("unsupported scheme 'http://'; expected ftp:// or ftps://");
   });
 });
 
