@@ -15,6 +15,14 @@ export function durationArg(value: string): number {
   return seconds;
 }
 
+/** --limit-rate: bytes a second, with curl's suffixes (K, M, G: powers of 1024), e.g. 500K or 2M. */
+export function rateArg(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)i?b?$/i.exec(value.trim());
+  const rate = m ? Number(m[1]) * 1024 ** ' kmg'.indexOf((m[2] || ' ').toLowerCase()) : NaN;
+  if (!Number.isFinite(rate) || rate < 1) throw new InvalidArgumentError('expected bytes a second such as 500K, 2M or 100000');
+  return Math.round(rate);
+}
+
 export function listOfNumbers(value: string): number[] {
   const list = value.split(',').map(Number);
   if (list.length === 0 || list.some((n) => !Number.isFinite(n) || n < 0)) throw new InvalidArgumentError('expected numbers separated by commas');

@@ -37,6 +37,16 @@ export interface GetOptions extends CertOptions {
   inputFile?: string;
   /** -j: files downloaded at once. */
   jobs?: number;
+  /** -v: the FTP dialogue too. */
+  verbose?: boolean;
+  /** Seconds. */
+  connectTimeout?: number;
+  tries?: number;
+  /** Seconds. */
+  retryWait?: number;
+  /** Bytes a second. */
+  limitRate?: number;
+  dryRun?: boolean;
 }
 
 export async function runGet(paths: string[], options: GetOptions): Promise<number> {
@@ -129,9 +139,22 @@ async function fetchThrough(cert: Certificate, items: BatchItem[], options: GetO
     stallTimeout: options.stallTimeout,
     adaptiveStall: options.adaptiveStall,
     decisions: !!options.debug,
+    dialogue: !!options.verbose,
+    connectTimeout: options.connectTimeout,
+    tries: options.tries,
+    retryWaitMs: options.retryWait === undefined ? undefined : options.retryWait * 1000,
+    limitRate: options.limitRate,
     store: options.state === false ? undefined : new StateStore(options.stateDir ?? defaultStateDir()),
     signal,
   });
+  if (options.dryRun) {
+    // The order is the director's now, from what it remembers; nothing is connected to or saved.
+    for (const item of items) {
+      const [first, ...then] = client.plan(item.remotePath, item.dest);
+      reporter.note(`${item.remotePath} -> ${item.dest}: from ${first ?? 'no mirror'}${then.length ? ` (then ${then.join(', ')})` : ''}`);
+    }
+    return EXIT.ok;
+  }
   let code: number = EXIT.ok;
   const onOutcome = (outcome: BatchOutcome) => {
     if (!('error' in outcome)) return;

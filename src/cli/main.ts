@@ -6,7 +6,7 @@ import { POLICY_NAMES } from '../certificate/types.js';
 import type { BenchOptions } from '../bench/options.js';
 import { quietOnBrokenPipe } from '../ui/pipes.js';
 import { maskPasswords } from '../util/safe-text.js';
-import { collect, durationArg, listOfNumbers, sha256Arg, wholeNumber } from './args.js';
+import { collect, durationArg, listOfNumbers, rateArg, sha256Arg, wholeNumber } from './args.js';
 import { runBench } from './bench.js';
 import { runCertCheck } from './cert.js';
 import { runCertInit, type CertInitOptions } from './cert-init.js';
@@ -64,6 +64,12 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('-q, --quiet', 'print errors only')
     .option('--debug', "also print the director's decisions and their reasons")
     .option('--force', 'fetch files again that are already complete (same size and time as the mirror, or the --sha256 given)')
+    .option('-v, --verbose', 'also print the FTP dialogue (passwords masked)')
+    .option('--connect-timeout <duration>', 'give up connecting and logging in, or on a command, after this long', durationArg)
+    .option('--tries <n>', 'passes over the mirrors for a file (another only after one that got somewhere)', wholeNumber(1))
+    .option('--retry-wait <duration>', 'wait this long between passes over the mirrors', durationArg)
+    .option('--limit-rate <rate>', 'receive at most this many bytes a second over all transfers (500K, 2M)', rateArg)
+    .option('--dry-run', 'say which mirrors each file would come from, and fetch nothing')
     .addOption(noStateOption())
     .addOption(stateDirOption())
     .action(async (paths: string[], options: GetOptions) => setCode(await runGet(paths, options)));
