@@ -5,7 +5,7 @@
 // A leading "/" keeps its old meaning: the name is still relative to each mirror's base directory
 // (ftp/remote-file.ts strips it). "." segments and repeated "/" are harmless; ".." never is.
 
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, resolve, sep } from 'node:path';
 import { controlCharacter, printable } from '../util/safe-text.js';
 
 /** Why `name` may not be fetched, or undefined when it may. */
@@ -18,6 +18,43 @@ export function remoteNameProblem(name: string): string | undefined {
   if (segments.includes('..')) return 'a ".." segment is not allowed';
   if (segments.every((s) => s === '' || s === '.')) return 'it names no file, only a directory ("/" or ".")';
   return undefined;
+}
+
+/** Why a directory may not be listed (`get -r`): as for a file, but "/" and "." name the base directory itself. */
+export function remoteDirProblem(name: string): string | undefined {
+  if (name.trim() === '') return 'the name is empty';
+  const control = controlCharacter(name);
+  if (control) return `it contains a control character (${control})`;
+  if (name.split(/[/\\]/).includes('..')) return 'a ".." segment is not allowed';
+  return undefined;
+}
+
+/**
+ * Why one name in a mirror's directory listing may not become part of a local path: a listing is a
+ * stranger's word, and "../../etc/x", "/etc/passwd" or a name with a control character in it must
+ * never be written anywhere. ("." and ".." entries are the listing's own, and are left out before.)
+ */
+export function entryNameProblem(name: string): string | undefined {
+  if (name.trim() === '') return 'the name is empty';
+  const control = controlCharacter(name);
+  if (control) return `it contains a control character (${control})`;
+  if (/[/\\]/.test(name)) return 'a name in a listing may not contain "/" or "\\"';
+  if (name === '.' || name === '..') return `"${name}" is not a file name`;
+  return undefined;
+}
+
+/**
+ * Where a file of a tree goes: DIR/<path relative to the listed directory>. Throws when the result
+ * would not be inside DIR (the entries' names are checked already: this is the last line).
+ */
+export function treeDestination(dir: string, rel: string): string {
+  const root = resolve(dir);
+  const segments = rel.split('/');
+  const dest = resolve(root, ...segments);
+  if (segments.some((s) => entryNameProblem(s) !== undefined) || !dest.startsWith(root + sep) || dest === root) {
+    throw new Error(`it would not be saved inside ${printable(root)}`);
+  }
+  return dest;
 }
 
 /** The file name a remote name is saved under: its last segment ("pub/x/." and "pub/x/" give "x"). */

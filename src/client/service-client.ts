@@ -6,12 +6,13 @@ import { timerMs } from '../certificate/bounds.js';
 import type { Certificate } from '../certificate/types.js';
 import { Director } from '../director/director.js';
 import { MembershipWatcher, startingMembership } from './membership.js';
-import { quoted, remoteNameProblem } from './remote-name.js';
+import { entryNameProblem, quoted, remoteDirProblem, remoteNameProblem } from './remote-name.js';
 import { policyByName } from '../director/policies.js';
 import { snapshot, type StateStore } from '../director/state.js';
 import { DownloadRequest, type DownloadResult } from '../ftp/download-request.js';
 import { AllMirrorsFailed } from '../director/errors.js';
 import { FtpPool } from '../ftp/pool.js';
+import { ListRequest, type TreeListing } from '../ftp/list-request.js';
 import type { Throttle } from '../ftp/sink.js';
 import { RateLimit } from './rate-limit.js';
 import type { StallLimits } from '../ftp/watchdog.js';
@@ -192,6 +193,28 @@ export class ServiceClient {
     }
     await this.membership.check(this.director, this.pool, this.signal);
     return result;
+  }
+
+  /**
+   * List a remote directory tree through the director (`get -r`): from the best mirror, failing
+   * over like a file. Entries left out are told as warnings, once, from the mirror that answered.
+   */
+  async list(root: string, limits: { maxEntries?: number; maxDepth?: number } = {}): Promise<TreeListing> {
+    const problem = remoteDirProblem(root);
+    if (problem) throw new RangeError(`refused remote directory ${quoted(root)}: ${problem}`);
+    const listing = await this.director.apply(
+      new ListRequest({
+        root,
+        pool: this.pool,
+        // A listing is data, not a one-line reply: it gets the stall ceiling on top of a command's time.
+        listTimeoutMs: timerMs(this.connectTimeout) + this.stall.ceilingMs,
+        commandTimeoutMs: timerMs(this.connectTimeout),
+        nameProblem: entryNameProblem,
+        ...limits,
+      }),
+    );
+    for (const line of listing.skipped) this.events({ type: 'warning', message: line });
+    return listing;
   }
 
   /** Wait for probes, close connections and save what was measured (a failed save is a warning). */
