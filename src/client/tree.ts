@@ -21,7 +21,9 @@ export interface TreeFilter {
  */
 function matcher(globs: readonly string[] | undefined): ((path: string) => boolean) | undefined {
   if (!globs || globs.length === 0) return undefined;
-  return picomatch([...globs], { dot: true, basename: true });
+  // One matcher each: picomatch's basename option, given a list, would apply to globs with "/" too.
+  const each = globs.map((glob) => picomatch(glob, { dot: true, basename: !glob.includes('/') }));
+  return (path) => each.some((match) => match(path));
 }
 
 /** Whether the file at `path` is wanted: included (when includes are given), and neither it nor a directory above it excluded. */
