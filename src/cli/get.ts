@@ -14,6 +14,7 @@ import { defaultStateDir, StateStore } from '../director/state.js';
 import { createReporter, type Reporter } from '../ui/reporter.js';
 import { EXIT } from './exit-codes.js';
 import { readList, wantedFiles, type ListEntry, type Wanted } from './get-input.js';
+import { runGetTree } from './get-tree.js';
 import { interruptSignal } from './interrupt.js';
 import { loadCertificateForCli, type CertOptions } from './load-cert.js';
 
@@ -47,9 +48,19 @@ export interface GetOptions extends CertOptions {
   /** Bytes a second. */
   limitRate?: number;
   dryRun?: boolean;
+  /** -r: the one path is a directory; its tree is fetched (cli/get-tree.ts). */
+  recursive?: boolean;
+  /** With -r: globs on paths relative to the directory. */
+  include?: string[];
+  exclude?: string[];
 }
 
 export async function runGet(paths: string[], options: GetOptions): Promise<number> {
+  if (options.recursive) return runGetTree(paths, options);
+  if (options.include || options.exclude) {
+    createReporter({ json: !!options.json, quiet: !!options.quiet }).note('smartftp get: --include and --exclude go with -r');
+    return EXIT.usage;
+  }
   const output = { json: !!options.json, quiet: !!options.quiet };
   let listed: ListEntry[];
   try {
@@ -133,7 +144,17 @@ async function services(groups: Wanted['urlGroups'], items: BatchItem[], options
  * 3 for a local fault, 130 when interrupted (the highest wins).
  */
 async function fetchThrough(cert: Certificate, items: BatchItem[], options: GetOptions, reporter: Reporter, signal: AbortSignal): Promise<number> {
-  const client = await ServiceClient.open(cert, {
+  const client = await openClient(cert, options, reporter, signal);
+  try {
+    return await fetchItems(client, items, options, reporter);
+  } finally {
+    await client.close();
+  }
+}
+
+/** The service client `get` works through, its events going to the reporter. */
+export function openClient(cert: Certificate, options: GetOptions, reporter: Reporter, signal: AbortSignal): Promise<ServiceClient> {
+  return ServiceClient.open(cert, {
     events: (e) => reporter.event(e),
     policy: options.policy,
     stallTimeout: options.stallTimeout,
@@ -147,6 +168,10 @@ async function fetchThrough(cert: Certificate, items: BatchItem[], options: GetO
     store: options.state === false ? undefined : new StateStore(options.stateDir ?? defaultStateDir()),
     signal,
   });
+}
+
+/** Fetch the items through an open client (--dry-run: only say where from); the exit code they make. */
+export async function fetchItems(client: ServiceClient, items: BatchItem[], options: GetOptions, reporter: Reporter): Promise<number> {
   if (options.dryRun) {
     // The order is the director's now, from what it remembers; nothing is connected to or saved.
     for (const item of items) {
@@ -172,10 +197,6 @@ async function fetchThrough(cert: Certificate, items: BatchItem[], options: GetO
       if (code !== EXIT.interrupted) code = EXIT.local;
     }
   };
-  try {
-    await downloadBatch(client, items, { jobs: options.jobs ?? 1, file: { sha256: options.sha256, force: options.force }, onOutcome });
-  } finally {
-    await client.close();
-  }
+  await downloadBatch(client, items, { jobs: options.jobs ?? 1, file: { sha256: options.sha256, force: options.force }, onOutcome });
   return code;
 }
