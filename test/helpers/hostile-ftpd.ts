@@ -41,6 +41,13 @@ export interface HostileOptions {
   endlessMultiline?: string | { command: string; code?: number; everyMs?: number };
   /** RETR data rate in bytes/s, sent in small chunks (1 = slowloris). */
   dataRate?: number;
+  /**
+   * Raw listings by directory ('/pub'): LIST, NLST and MLSD of that directory send this text as it
+   * is, e.g. an entry named '../../etc/x' (the in-memory files' own listing otherwise).
+   */
+  listing?: Record<string, string>;
+  /** FEAT also names MLST (so clients list with MLSD). */
+  mlst?: boolean;
   /** EPSV/PASV name this port instead of a listener of ours; RETR then says 150 and 226 and sends nothing. */
   pasvTo?: number | (() => number);
 }
@@ -133,7 +140,7 @@ const COMMANDS: Record<string, Handler> = {
   },
   AUTH: (s) => s.reply('502 TLS not supported'),
   SYST: (s) => s.reply('215 UNIX Type: L8'),
-  FEAT: (s) => s.reply('211-Features:\r\n SIZE\r\n MDTM\r\n REST STREAM\r\n EPSV\r\n UTF8\r\n211 End'),
+  FEAT: (s) => s.reply(`211-Features:\r\n SIZE\r\n MDTM\r\n REST STREAM\r\n EPSV\r\n UTF8\r\n${s.srv.o.mlst ? ' MLST type*;size*;\r\n' : ''}211 End`),
   TYPE: (s) => s.reply('200 Type set'),
   STRU: (s) => s.reply('200 Structure set'),
   OPTS: (s) => s.reply('200 OK'),
@@ -306,7 +313,8 @@ class Session {
   async list(arg: string, line: (name: string, size: number) => string): Promise<void> {
     const dir = this.path(arg.replace(/^(-\S*\s*)+/, '')); // 'LIST -a /pub'
     const prefix = dir.endsWith('/') ? dir : dir + '/';
-    const lines = [...this.srv.files]
+    const raw = this.srv.o.listing?.[dir] ?? this.srv.o.listing?.[prefix];
+    const lines = raw !== undefined ? [raw] : [...this.srv.files]
       .filter(([p]) => p.startsWith(prefix) && !p.slice(prefix.length).includes('/'))
       .map(([p, data]) => line(p.slice(prefix.length), data.length) + '\r\n');
     const socket = await this.dataSocket();

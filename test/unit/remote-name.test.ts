@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkRemoteNames, destinationFor, localName, remoteNameProblem } from '../../src/client/remote-name.js';
+import { checkRemoteNames, destinationFor, entryNameProblem, localName, remoteDirProblem, remoteNameProblem, treeDestination } from '../../src/client/remote-name.js';
 import { controlCharacter, maskPasswords, printable } from '../../src/util/safe-text.js';
 
 describe('remoteNameProblem', () => {
@@ -93,5 +93,27 @@ describe('safe text', () => {
     expect(maskPasswords('ftp://u:p@ss@h/x')).toBe('ftp://u:***@h/x');
     expect(maskPasswords('ftp://:pw@h/')).toBe('ftp://:***@h/');
     for (const plain of ['ftp://user@host/', 'ftp://h:21/a@b', 'ftp://h:2121/pub', 'mirrors.yaml']) expect(maskPasswords(plain)).toBe(plain);
+  });
+});
+
+describe('names in a listing (get -r)', () => {
+  it('entryNameProblem takes one plain name, and nothing that could leave the tree', () => {
+    for (const name of ['a.bin', '.hidden', '..a', 'a b', 'é']) expect(entryNameProblem(name), name).toBeUndefined();
+    for (const name of ['', ' ', '.', '..', '../x', '/etc/x', 'a/b', 'a\\..\\x', 'a\x1bb', 'a\rb', 'a\u0085b']) {
+      expect(entryNameProblem(name), JSON.stringify(name)).toBeDefined();
+    }
+  });
+
+  it('remoteDirProblem takes "/" and "." (the base directory), never ".." or control characters', () => {
+    for (const name of ['/', '.', 'pub', '/pub/tree/']) expect(remoteDirProblem(name), name).toBeUndefined();
+    for (const name of ['', '..', 'a/../..', 'a\\..', 'a\nb']) expect(remoteDirProblem(name), JSON.stringify(name)).toBeDefined();
+  });
+
+  it('treeDestination keeps the path under DIR and refuses anything else', () => {
+    const dir = resolve('/tmp/out');
+    expect(treeDestination(dir, 'sub/x.bin')).toBe(join(dir, 'sub', 'x.bin'));
+    for (const rel of ['../x', 'a/../../x', '/etc/x', 'a//b', '', '.', 'a/./b']) {
+      expect(() => treeDestination(dir, rel), rel).toThrow(/inside/);
+    }
   });
 });
