@@ -92,6 +92,15 @@ describe('get -r', () => {
     expectTree(out, Object.keys(TREE));
   });
 
+  it('a directory no mirror has fails with exit code 1, naming every attempt', async () => {
+    const { cert, out } = await mirrors();
+    const run = runCli(['get', '-r', 'nosuch', '--cert', cert, '-d', out, '--json', '--no-state']);
+    expect(await run.exit, run.stderr()).toBe(1);
+    const error = run.events.find((e) => e.type === 'error')!;
+    expect(error.message).toMatch(/cannot list/);
+    expect(error.attempts.map((a: { mirror: string; kind: string }) => `${a.mirror}:${a.kind}`)).toEqual(['m1:missing', 'm2:missing']);
+  });
+
   it('usage errors: two directories, -o, --include without -r', async () => {
     const { cert, out } = await mirrors();
     for (const args of [['-r', 'tree', 'other'], ['-r', 'tree', '-o', 'x'], ['tree/top0.bin', '--include', '*.bin']]) {
