@@ -4,6 +4,7 @@
 
 import { existsSync } from 'node:fs';
 import { downloadBatch, type BatchItem, type BatchOutcome } from '../client/batch.js';
+import { destinationProblem } from '../client/destination.js';
 import { checkRemoteNames } from '../client/remote-name.js';
 import { ServiceClient } from '../client/service-client.js';
 import { onTheFlyCertificate } from '../certificate/compose.js';
@@ -56,6 +57,12 @@ export interface GetOptions extends CertOptions {
 }
 
 export async function runGet(paths: string[], options: GetOptions): Promise<number> {
+  // Where the files go is looked at first: a wrong -o or -d is found before any byte moves.
+  const where = destinationProblem({ output: options.output, dir: options.dir });
+  if (where) {
+    createReporter({ json: !!options.json, quiet: !!options.quiet }).note(`smartftp get: ${where.message}`);
+    return where.kind === 'usage' ? EXIT.usage : EXIT.local;
+  }
   if (options.recursive) return runGetTree(paths, options);
   if (options.include || options.exclude) {
     createReporter({ json: !!options.json, quiet: !!options.quiet }).note('smartftp get: --include and --exclude go with -r');

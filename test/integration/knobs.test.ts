@@ -98,4 +98,13 @@ describe('get: the knobs', () => {
     expect(a.stats.sessionsOpened + b.stats.sessionsOpened).toBe(0);
     expect(existsSync(join(dir, 'a.bin'))).toBe(false);
   });
+
+  it('-o onto a directory is a usage error before any connection', async () => {
+    const m = await mirror();
+    const dir = t.dir();
+    const run = runCli(['get', 'a.bin', '--cert', writeCert(dir, [{ url: m.url + 'pub', name: 'm1' }]), '-o', dir]);
+    expect(await run.exit).toBe(2);
+    expect(run.stderr()).toContain(`smartftp get: -o ${dir} is a directory; to put the file in it, use -d ${dir}`);
+    expect(m.stats.sessionsOpened).toBe(0);
+  });
 });
