@@ -53,7 +53,7 @@ class JsonReporter implements Reporter {
     private readonly err: NodeJS.WritableStream,
   ) {}
   event(e: SmartEvent): void {
-    this.out.write(JSON.stringify({ time: new Date().toISOString(), ...e }) + '\n');
+    this.out.write(JSON.stringify({ time: new Date().toISOString(), ...e }, rounded) + '\n');
   }
   note(line: string): void {
     this.err.write(line + '\n');
@@ -110,4 +110,10 @@ class TerminalReporter implements Reporter {
 /** A quoted reply cannot move the cursor: control characters are shown escaped, line breaks kept. */
 function onScreen(text: string): string {
   return text.split('\n').map(printable).join('\n');
+}
+
+/** JSON numbers as a script wants them: rates in whole bytes a second, other fractions to the millisecond. */
+function rounded(key: string, value: unknown): unknown {
+  if (typeof value !== 'number' || Number.isInteger(value)) return value;
+  return key === 'rate' ? Math.round(value) : Math.round(value * 1000) / 1000;
 }

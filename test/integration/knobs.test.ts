@@ -44,6 +44,12 @@ describe('get: the knobs', () => {
     expect(await run.exit).toBe(0);
     // 2 MiB at 1 MiB/s, less the bucket's quarter-second burst.
     expect(performance.now() - started).toBeGreaterThan(1700);
+    // JSON numbers come rounded: rates in whole bytes a second, times to the millisecond.
+    const progress = run.events.filter((e) => e.type === 'progress');
+    expect(progress.length).toBeGreaterThan(0);
+    for (const p of progress) expect(Number.isInteger(p.rate)).toBe(true);
+    const done = run.events.find((e) => e.type === 'done')!;
+    expect(String(done.seconds)).toMatch(/^\d+(\.\d{1,3})?$/);
     expect(sha256File(join(dir, 'a.bin'))).toBe(sha256(data));
   });
 
