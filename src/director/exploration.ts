@@ -99,12 +99,23 @@ export class Exploration {
   }
 
   private startProbe<T>(mirror: MirrorSpec, request: Request<T>, signal: AbortSignal): void {
+    // Its own signal, ended by Ctrl-C or by settle(); the listeners go with the probe (Node 20's
+    // AbortSignal.any keeps them on the run's signal).
+    const own = new AbortController();
+    const ender = this.ender.signal;
+    const end = () => own.abort();
+    signal.addEventListener('abort', end, { once: true });
+    ender.addEventListener('abort', end, { once: true });
     const run = request
-      .probe!(mirror, AbortSignal.any([signal, this.ender.signal]), this.host.meter(mirror))
+      .probe!(mirror, own.signal, this.host.meter(mirror))
       .catch((error: unknown) => {
         if (error instanceof RequestError && !signal.aborted) recordFault(statsFor(this.host.stats, mirror.name), error.kind, this.host.now());
       })
-      .finally(() => this.probes.delete(mirror.name));
+      .finally(() => {
+        signal.removeEventListener('abort', end);
+        ender.removeEventListener('abort', end);
+        this.probes.delete(mirror.name);
+      });
     this.probes.set(mirror.name, run);
   }
 
