@@ -34,7 +34,9 @@ const MiB = 1024 * 1024;
 // ---------------------------------------------------------------------------------------------
 // Options
 
-const ALL_KINDS = ['kill', 'stop', 'refuse', 'short', 'truncated', 'altered', 'drop', 'error', 'trickle'];
+const ALL_KINDS = ['kill', 'stop', 'refuse', 'short', 'truncated', 'altered', 'drop', 'error', 'trickle', 'outage'];
+/** The share of draws that are an outage (every mirror without a fault killed at once), when 'outage' is among the kinds. */
+const OUTAGE_SHARE = 0.05;
 const USAGE = `usage: node scripts/soak.mjs [options]
   --minutes M         inject faults for M minutes (default 30); then heal, finish the round, check
   --max-faults N      at most N faults (default 2000)
@@ -798,6 +800,26 @@ async function inject(m, kind, id, rnd) {
   }
 }
 
+/** Every mirror that has no fault now is killed at once, and all restart together a while later. */
+async function outage(list, id, rnd) {
+  const names = list.map((m) => m.name);
+  const rec = { id, t: elapsed(), end: undefined, kind: 'outage', mirror: names.join(','), detail: '' };
+  faultLog.push(rec);
+  const down = rnd.between(2, 12);
+  rec.detail = `${names.length === mirrors.length ? 'every mirror' : `every mirror without a fault (${names.join(', ')})`} killed, restart in ${down.toFixed(1)} s`;
+  say(`${stamp()} fault #${id} outage: ${rec.detail}`);
+  try {
+    for (const m of list) m.kind === 'embedded' ? m.kill() : await m.killAll();
+    await sleep(down * 1000, heal.signal);
+    for (const m of list) m.kind === 'embedded' ? await m.start(m.port) : await m.startListener();
+  } catch (error) {
+    injectorErrors.push(`#${id} outage: ${error.message}`);
+    say(`${stamp()} fault #${id} outage: INJECTOR ERROR ${error.message}`);
+  } finally {
+    rec.end = elapsed();
+  }
+}
+
 /** Until the deadline or max-faults: every few seconds one fault on a mirror that has none. */
 async function injector(deadline) {
   const running = new Set();
@@ -806,12 +828,24 @@ async function injector(deadline) {
     const wait = injRnd.between(opt.interval[0], opt.interval[1]) * 1000;
     if (!(await sleep(Math.min(wait, Math.max(0, deadline - Date.now())), heal.signal))) break;
     if (Date.now() >= deadline) break;
-    const free = mirrors.filter((m) => !m.busy && opt.kinds.some((k) => m.supports.has(k)));
+    const free = mirrors.filter((m) => !m.busy);
     if (free.length === 0) {
       skippedAllBusy++;
       continue;
     }
-    const m = injRnd.pick(free);
+    if (opt.kinds.includes('outage') && (opt.kinds.length === 1 || injRnd.next() < OUTAGE_SHARE)) {
+      id++;
+      faultCounts.outage++;
+      for (const m of free) m.busy = true;
+      const p = outage(free, id, injRnd).finally(() => {
+        for (const m of free) m.busy = false;
+        running.delete(p);
+      });
+      running.add(p);
+      continue;
+    }
+    const m = injRnd.pick(free.filter((x) => opt.kinds.some((k) => x.supports.has(k))));
+    if (m === undefined) continue;
     const kind = injRnd.pick(opt.kinds.filter((k) => m.supports.has(k)));
     id++;
     faultCounts[kind]++;
@@ -1100,7 +1134,7 @@ for (const w of wrongFiles.slice(0, 30)) {
   const t0 = w.history[0]?.t ?? 0;
   const t1 = w.history.at(-1)?.t ?? elapsed();
   const used = new Set(w.history.flatMap((h) => /^(?:attempt|probe|failover) (\S+)/.exec(h.text)?.[1] ?? []));
-  for (const f of faultLog.filter((f) => used.has(f.mirror) && f.t <= t1 && (f.end ?? Infinity) >= t0 - 1)) {
+  for (const f of faultLog.filter((f) => f.mirror.split(',').some((x) => used.has(x)) && f.t <= t1 && (f.end ?? Infinity) >= t0 - 1)) {
     p(`    fault #${f.id} ${f.kind} ${f.mirror} ${f.t.toFixed(1)}-${f.end?.toFixed(1) ?? '?'} s: ${f.detail}`);
   }
   for (const h of w.history) p(`    ${h.t.toFixed(1)} s run ${h.run}: ${h.text}`);
