@@ -433,16 +433,25 @@ class VsftpdMirror {
     const { listener, sessions } = this.processes();
     if (listener) trySignal(listener, 'SIGKILL');
     for (const pid of sessions) trySignal(pid, 'SIGKILL');
-    this.responder?.close();
+    if (this.responder) {
+      for (const s of this.responder.sockets) s.destroy();
+      this.responder.close();
+    }
   }
 
   /** A stand-in on our port that greets every connection with 421 and closes it. */
   async startResponder() {
     for (let attempt = 1; attempt <= 25; attempt++) {
+      const sockets = new Set();
       const srv = net.createServer((s) => {
+        sockets.add(s);
+        s.once('close', () => sockets.delete(s));
         s.on('error', () => {});
+        s.resume(); // read (and drop) what comes: a paused socket never sees the client's FIN, and close() would wait for it
+        s.setTimeout(2_000, () => s.destroy());
         s.end('421 Service not available, closing control connection.\r\n');
       });
+      srv.sockets = sockets;
       const ok = await new Promise((resolve) => {
         srv.once('error', () => resolve(false));
         srv.listen({ host: HOST, port: this.port, exclusive: true }, () => resolve(true));
@@ -459,7 +468,10 @@ class VsftpdMirror {
   async stopResponder() {
     const srv = this.responder;
     this.responder = undefined;
-    if (srv) await new Promise((resolve) => srv.close(resolve));
+    if (!srv) return;
+    const closed = new Promise((resolve) => srv.close(resolve));
+    for (const s of srv.sockets) s.destroy();
+    if ((await Promise.race([closed.then(() => true), sleep(3_000)])) !== true) throw new Error(`${this.name}: the 421 stand-in did not close`);
   }
 
   /** Bytes vsftpd logged as sent (OK and FAIL downloads); a SIGKILLed session logs nothing. */
@@ -857,9 +869,26 @@ async function injector(deadline) {
     running.add(p);
   }
   heal.abort();
-  await Promise.allSettled([...running]);
+  // Every fault is undone at once now; one that takes longer than a minute is a fault of the soak.
+  const settled = await Promise.race([Promise.allSettled([...running]).then(() => true), sleep(60_000)]);
+  if (settled !== true) {
+    for (const f of faultLog.filter((x) => x.end === undefined)) injectorErrors.push(`fault #${f.id} ${f.kind} ${f.mirror} was still not undone a minute after the faults ended`);
+  }
   return id;
 }
+
+/** Faults that should long be over (the longest lasts 20 s): said once each, and counted as the soak's own errors. */
+const stuckSeen = new Set();
+const stuckWatch = setInterval(() => {
+  for (const f of faultLog) {
+    if (f.end === undefined && elapsed() - f.t > 90 && !stuckSeen.has(f.id)) {
+      stuckSeen.add(f.id);
+      injectorErrors.push(`fault #${f.id} ${f.kind} ${f.mirror} still not undone ${Math.round(elapsed() - f.t)} s after it began`);
+      say(`${stamp()} fault #${f.id} ${f.kind} ${f.mirror}: STUCK, not undone ${Math.round(elapsed() - f.t)} s after it began`);
+    }
+  }
+}, 5_000);
+stuckWatch.unref();
 
 // ---------------------------------------------------------------------------------------------
 // Runs of the real CLI
@@ -1120,7 +1149,7 @@ if (sentVs.length) {
   p(`bytes vsftpd logged as sent: ${fmtBytes(vsBytes)} (${vsBytes}; ${sentVs.map((s) => `${s.name} ${fmtBytes(s.bytes)} in ${s.transfers} transfers`).join(', ')}): a lower bound, a SIGKILLed session logs nothing`);
   p(`  of which written into completed files (done events): ${fmtBytes(kept(sentVs))}`);
 }
-if (injectorErrors.length) p(`injector errors: ${injectorErrors.length}: ${injectorErrors.slice(0, 5).join(' | ')}`);
+if (injectorErrors.length) p(`THE SOAK'S OWN ERRORS (its faults did not go as planned; the exit status is 1): ${injectorErrors.length}: ${injectorErrors.slice(0, 5).join(' | ')}`);
 if (stats.nonJson) p(`non-JSON lines on smartftp's stdout: ${stats.nonJson}`);
 if (stats.stderrTail.length) p(`smartftp stderr (last lines): ${stats.stderrTail.slice(-3).join(' | ')}`);
 const explained = wrongFiles.filter((w) => w.cause).length;
@@ -1142,4 +1171,4 @@ for (const w of wrongFiles.slice(0, 30)) {
 for (const l of lines) say(l);
 if (logFd !== undefined) fs.closeSync(logFd);
 cleanupSync();
-process.exitCode = wrongTotal + missingTotal === 0 && stats.hungRuns === 0 ? 0 : 1;
+process.exitCode = wrongTotal + missingTotal === 0 && stats.hungRuns === 0 && injectorErrors.length === 0 ? 0 : 1;
