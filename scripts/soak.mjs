@@ -909,6 +909,7 @@ const stats = {
   nonJson: 0,
   hungRuns: 0,
   stderrTail: [],
+  maxListenerRuns: new Set(),
 };
 let history = new Map(); // path -> [{t, run, text}] for this round: why a wrong file is wrong
 let runChild;
@@ -981,6 +982,7 @@ function runOnce(paths, runNo, timeoutMs) {
     onEvent(e, runNo);
   });
   createInterface({ input: child.stderr }).on('line', (line) => {
+    if (line.includes('MaxListenersExceededWarning')) stats.maxListenerRuns.add(runNo);
     stats.stderrTail.push(`run ${runNo}: ${line}`);
     if (stats.stderrTail.length > 20) stats.stderrTail.shift();
   });
@@ -1029,7 +1031,7 @@ function firstDiff(path, dest) {
   while (i < n && a[i] === b[i]) i++;
   let last = n - 1;
   while (last > i && a[last] === b[last]) last--;
-  return { at: i, last, sizes: `${b.length} bytes, the original ${a.length}` };
+  return { at: i, last, sizes: `${b.length} bytes, the original ${a.length}`, short: a.length - b.length };
 }
 
 /**
@@ -1135,9 +1137,12 @@ p(`failovers: ${stats.failovers} (${Object.entries(stats.failoverKinds).map(([k,
 p(`file errors (every mirror failed for a file in a run; the next run resumed it): ${stats.errors}; warnings: ${stats.warnings}`);
 for (const w of stats.warningSamples) p(`  e.g. ${w}`);
 const beyondDone = stats.doneBytes - treeBytes * completeRounds;
+const shortfall = wrongFiles.reduce((a, w) => a + w.diff.short, 0);
+const refetched = beyondDone + stats.resumedFrom + shortfall;
 p(`bytes written, from done events: ${fmtBytes(stats.doneBytes)} (${stats.doneBytes}) by mirror ${Object.entries(stats.byMirror).map(([k, v]) => `${k} ${fmtBytes(v)}`).join(', ')}`);
-p(`  minus the tree x ${completeRounds} complete round(s): ${beyondDone} bytes (${fmtBytes(beyondDone)}); resumed from earlier runs' partial files: ${fmtBytes(stats.resumedFrom)} (not in any done event)`);
-p(`  so bytes written beyond the tree by the runs that completed files: ${fmtBytes(beyondDone + stats.resumedFrom)} (${beyondDone + stats.resumedFrom}); bytes written by runs that then failed a file are not reported by any event`);
+p(`  minus the tree x ${completeRounds} complete round(s): ${beyondDone} bytes (${fmtBytes(beyondDone)})`);
+p(`  plus what earlier runs had left in partial files (done events' resumedFrom): ${fmtBytes(stats.resumedFrom)}${shortfall ? `, plus what the files that ended short lack: ${fmtBytes(shortfall)}` : ''}`);
+p(`  = bytes fetched beyond the tree in the runs that completed files: ${fmtBytes(refetched)} (${refetched}); what a run wrote to a file it then failed is in no event`);
 const kept = (list) => list.reduce((a, s) => a + (stats.byMirror[s.name] ?? 0), 0);
 const embBytes = sentEmb.reduce((a, s) => a + s.bytes, 0);
 const vsBytes = sentVs.reduce((a, s) => a + s.bytes, 0);
@@ -1151,16 +1156,22 @@ if (sentVs.length) {
 }
 if (injectorErrors.length) p(`THE SOAK'S OWN ERRORS (its faults did not go as planned; the exit status is 1): ${injectorErrors.length}: ${injectorErrors.slice(0, 5).join(' | ')}`);
 if (stats.nonJson) p(`non-JSON lines on smartftp's stdout: ${stats.nonJson}`);
+if (stats.maxListenerRuns.size) p(`smartftp stderr: ${stats.maxListenerRuns.size} of ${stats.runs} runs printed a MaxListenersExceededWarning (more than 10 abort listeners on one AbortSignal)`);
 if (stats.stderrTail.length) p(`smartftp stderr (last lines): ${stats.stderrTail.slice(-3).join(' | ')}`);
 const explained = wrongFiles.filter((w) => w.cause).length;
 p(`wrong or missing: ${wrongTotal + missingTotal} (wrong ${wrongTotal}, missing ${missingTotal})`);
-if (wrongTotal) p(`  of the wrong: ${explained} explained by a spoiled copy that one mirror served (see below), ${wrongTotal - explained} with no such explanation`);
-for (const w of wrongFiles.slice(0, 30)) {
+if (wrongTotal) {
+  const altered = wrongFiles.filter((w) => w.cause?.startsWith('the altered')).length;
+  const truncated = wrongFiles.filter((w) => w.cause?.startsWith('the truncated')).length;
+  p(`  of the wrong: ${altered} an altered copy accepted whole, ${truncated} a truncated copy accepted as the whole file, ${wrongTotal - explained} NOT EXPLAINED by a spoiled copy`);
+}
+for (const w of wrongFiles.slice(0, 60)) {
   p(`  WRONG round ${w.round} ${w.path}: differs from byte ${w.diff.at} to ${w.diff.last} (${w.diff.sizes})`);
   p(`    cause: ${w.cause ?? 'NOT EXPLAINED by an altered or truncated copy'}`);
-  const spoilers = alterations.filter((a) => a.path === w.path);
+  const rd = rounds[w.round - 1];
+  const spoilers = alterations.filter((a) => a.path === w.path && a.t <= rd.ended && (a.end ?? Infinity) >= rd.started);
   for (const a of spoilers) p(`    fault #${a.faultId} ${a.kind} on ${a.mirror} from ${a.t.toFixed(1)} s to ${a.end?.toFixed(1) ?? '?'} s: bytes ${a.at}..${a.at + a.length - 1}`);
-  const t0 = w.history[0]?.t ?? 0;
+  const t0 = w.history[0]?.t ?? rd.started;
   const t1 = w.history.at(-1)?.t ?? elapsed();
   const used = new Set(w.history.flatMap((h) => /^(?:attempt|probe|failover) (\S+)/.exec(h.text)?.[1] ?? []));
   for (const f of faultLog.filter((f) => f.mirror.split(',').some((x) => used.has(x)) && f.t <= t1 && (f.end ?? Infinity) >= t0 - 1)) {
@@ -1168,6 +1179,7 @@ for (const w of wrongFiles.slice(0, 30)) {
   }
   for (const h of w.history) p(`    ${h.t.toFixed(1)} s run ${h.run}: ${h.text}`);
 }
+if (wrongFiles.length > 60) p(`  ... and ${wrongFiles.length - 60} more wrong files, not listed`);
 for (const l of lines) say(l);
 if (logFd !== undefined) fs.closeSync(logFd);
 cleanupSync();
