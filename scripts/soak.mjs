@@ -167,6 +167,17 @@ const sleep = (ms, signal) =>
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
+/** `promise`'s value, or undefined after `ms`; the timer is cleared either way, so it holds nothing up. */
+async function within(promise, ms) {
+  let timer;
+  const late = new Promise((resolve) => (timer = setTimeout(resolve, ms)));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The tree: mixed sizes with the edges (0 B, 1 B, around the 64 KiB overlap, the largest), unique
 // base names in a few subdirectories (get -d keeps base names only).
@@ -412,7 +423,7 @@ class VsftpdMirror {
     if (child.exitCode === null && child.signalCode === null) {
       const gone = new Promise((resolve) => child.once('exit', resolve));
       trySignal(child.pid, 'SIGKILL');
-      await Promise.race([gone, sleep(3_000)]);
+      await within(gone, 3_000);
     }
   }
 
@@ -471,7 +482,7 @@ class VsftpdMirror {
     if (!srv) return;
     const closed = new Promise((resolve) => srv.close(resolve));
     for (const s of srv.sockets) s.destroy();
-    if ((await Promise.race([closed.then(() => true), sleep(3_000)])) !== true) throw new Error(`${this.name}: the 421 stand-in did not close`);
+    if ((await within(closed.then(() => true), 3_000)) !== true) throw new Error(`${this.name}: the 421 stand-in did not close`);
   }
 
   /** Bytes vsftpd logged as sent (OK and FAIL downloads); a SIGKILLed session logs nothing. */
@@ -680,10 +691,6 @@ function filesToSpoil(rnd, count) {
 }
 
 async function inject(m, kind, id, rnd) {
-  const hold = async (lo, hi) => {
-    const s = rnd.between(lo, hi);
-    await sleep(s * 1000, heal.signal);
-  };
   const rec = { id, t: elapsed(), end: undefined, kind, mirror: m.name, detail: '' };
   faultLog.push(rec);
   const start = (detail) => {
@@ -870,7 +877,7 @@ async function injector(deadline) {
   }
   heal.abort();
   // Every fault is undone at once now; one that takes longer than a minute is a fault of the soak.
-  const settled = await Promise.race([Promise.allSettled([...running]).then(() => true), sleep(60_000)]);
+  const settled = await within(Promise.allSettled([...running]).then(() => true), 60_000);
   if (settled !== true) {
     for (const f of faultLog.filter((x) => x.end === undefined)) injectorErrors.push(`fault #${f.id} ${f.kind} ${f.mirror} was still not undone a minute after the faults ended`);
   }
