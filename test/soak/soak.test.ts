@@ -15,7 +15,7 @@ const SOAK = join(REPO, 'scripts', 'soak.mjs');
 const LIMIT_MS = 110_000;
 
 it('soaks 0.5 min of faults: every file intact, exit 0', async () => {
-  const args = [SOAK, '--minutes', '0.5', '--max-faults', '20', '--files', '40', '--seed', '1', '--faults', 'kill,stop,refuse,short,drop,error,trickle'];
+  const args = [SOAK, '--minutes', '0.5', '--max-faults', '20', '--files', '40', '--seed', '1', '--faults', 'kill,stop,refuse,short,drop,error,trickle,outage'];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
