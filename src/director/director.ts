@@ -91,6 +91,11 @@ export class Director {
     return this.policy.rank(this.mirrors, this.context(request));
   }
 
+  /** The order the policy would try the mirrors in right now, for no request in particular. */
+  order(): MirrorSpec[] {
+    return this.policy.rank(this.mirrors, this.context());
+  }
+
   context(request?: Request<unknown>): RankContext {
     const x = this.exploration;
     return {

@@ -9,6 +9,7 @@ import { closeSync, createReadStream, openSync, promises as fsp, readSync, write
 import { dirname } from 'node:path';
 import { LocalError } from '../director/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { RunningHash, type DigestAlgorithm } from './running-hash.js';
 
 /** What the record says of the bytes in the .part. */
 export interface PartialRecord {
@@ -37,9 +38,9 @@ export interface PartWriter {
   close(): void;
 }
 
-/** The sha256 of a local file (hex). */
-export async function sha256Of(path: string): Promise<string> {
-  const hash = createHash('sha256');
+/** The digest of a local file (hex). */
+export async function digestOf(path: string, algorithm: DigestAlgorithm = 'sha256'): Promise<string> {
+  const hash = createHash(algorithm);
   try {
     for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   } catch (error) {
@@ -55,8 +56,14 @@ export class PartialFile {
   length = 0;
   /** The record of the bytes' provenance, when there is one. */
   record: PartialRecord | undefined;
+  /** The digest of the bytes written, kept as they are written. */
+  private readonly hash: RunningHash;
 
-  constructor(readonly dest: string) {
+  constructor(
+    readonly dest: string,
+    algorithm: DigestAlgorithm = 'sha256',
+  ) {
+    this.hash = new RunningHash(algorithm);
     this.partPath = `${dest}.part`;
     this.recordPath = `${dest}.part.json`;
   }
@@ -120,6 +127,7 @@ export class PartialFile {
     }
     this.length = 0;
     this.record = undefined;
+    this.hash.reset();
     return aside;
   }
 
@@ -147,7 +155,10 @@ export class PartialFile {
     } catch (error) {
       throw localFault(error, this.partPath);
     }
-    if (offset === 0) this.length = 0;
+    if (offset === 0) {
+      this.length = 0;
+      this.hash.reset();
+    }
     return {
       write: (chunk, position) => {
         try {
@@ -156,6 +167,7 @@ export class PartialFile {
           throw localFault(error, this.partPath);
         }
         this.length = Math.max(this.length, position + chunk.length);
+        this.hash.update(chunk, position);
       },
       read: (position, length) => {
         const out = Buffer.alloc(length);
@@ -177,15 +189,20 @@ export class PartialFile {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw localFault(error, this.partPath);
     }
     this.length = Math.min(this.length, length);
+    this.hash.truncated(length);
     if (length === 0) {
       await fsp.rm(this.recordPath, { force: true });
       this.record = undefined;
     }
   }
 
-  /** The sha256 of the bytes in the .part (hex). */
-  async sha256(): Promise<string> {
-    return sha256Of(this.partPath);
+  /** The digest of the bytes in the .part (hex), in the algorithm it was opened with. */
+  async digest(): Promise<string> {
+    try {
+      return await this.hash.digest(this.partPath, this.length);
+    } catch (error) {
+      throw localFault(error, this.partPath);
+    }
   }
 
   /** The file already under the final name, if there is one: its size and modification time. */
