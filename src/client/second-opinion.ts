@@ -27,13 +27,19 @@ export class SecondOpinion {
     const others = this.director.order().filter((m) => !except.has(m.name));
     const queue: MirrorSpec[] = [...others.filter((m) => this.pool.hasRoom(m)), ...others.filter((m) => !this.pool.hasRoom(m))];
     const answers: Opinion<T>[] = [];
+    let asking = 0;
     const worker = async (): Promise<void> => {
-      for (let mirror = queue.shift(); mirror && answers.length < count && !signal.aborted; mirror = queue.shift()) {
+      // A worker asks the next mirror only while the answers in hand and on the way fall short.
+      while (answers.length + asking < count && !signal.aborted) {
+        const mirror = queue.shift();
+        if (!mirror) return;
+        asking++;
         try {
-          const answer = await withConnection(this.pool, mirror, signal, () => {}, (lease) => question(lease));
-          if (answers.length < count) answers.push({ mirror: mirror.name, answer });
+          answers.push({ mirror: mirror.name, answer: await withConnection(this.pool, mirror, signal, () => {}, (lease) => question(lease)) });
         } catch {
           // No answer from this one: the next in line is asked.
+        } finally {
+          asking--;
         }
       }
     };

@@ -90,6 +90,32 @@ describe('published checksums', () => {
   });
 });
 
+describe('published checksums in a tree', () => {
+  it('get -r -j 4: each directory\'s SHA256SUMS is read once and every file verified; altered copies in two directories are refused', async () => {
+    const files = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`${i < 4 ? 'x' : 'y/z'}/f${i}.bin`, content(200_000 + i * 1000, 40 + i)]));
+    const sums = (dir: string) => sumsOf(Object.fromEntries(Object.entries(files).filter(([p]) => p.startsWith(dir + '/f')).map(([p, b]) => [p.slice(dir.length + 1), b])));
+    const tree = (spoil: boolean) => ({
+      ...Object.fromEntries(Object.entries(files).map(([p, b]) => [`t/${p}`, spoil && (p === 'x/f1.bin' || p === 'y/z/f6.bin') ? Buffer.from(b).fill(7, 1000, 1010) : b])),
+      't/x/SHA256SUMS': sums('x'),
+      't/y/z/SHA256SUMS': sums('y/z'),
+    });
+    const ms = [await mirror('bad', tree(true)), await mirror('good1', tree(false)), await mirror('good2', tree(false))];
+    const dir = t.dir();
+    const cert = writeCert(dir, ms, 'checksums: SHA256SUMS\n');
+    const run = runCli(['get', '-r', 't', '-j', '4', '--cert', cert, '-d', join(dir, 'out'), '--json', '--no-state', '--policy', 'ordered']);
+    expect(await run.exit).toBe(0);
+    for (const [p, b] of Object.entries(files)) expect(sha256File(join(dir, 'out', p))).toBe(sha256(b));
+    expect(failovers(run.events).sort()).toEqual(['bad:corrupt', 'bad:corrupt']);
+    const corrupt = run.events.filter((e) => e.type === 'failover').map((e) => e.file).sort();
+    expect(corrupt).toEqual(['t/x/f1.bin', 't/y/z/f6.bin']);
+    // Each SHA256SUMS was read by two mirrors, once: the emulators count the RETRs.
+    const retrs = ms.reduce((n, m) => n + m.server.stats.transfers, 0);
+    // Besides the attempts, each directory's SHA256SUMS was read by two mirrors, once a run (not once a file).
+    const attempts = run.events.filter((e) => e.type === 'attempt').length;
+    expect(retrs - attempts).toBe(2 * 2);
+  });
+});
+
 describe('the size, put to other mirrors', () => {
   it('a copy cut short and served whole with its own SIZE is outvoted by the two other mirrors', async () => {
     const { run, dir, code } = await get([await mirror('cut', { 'a.bin': truncated }), await mirror('good1', { 'a.bin': data }), await mirror('good2', { 'a.bin': data })]);
