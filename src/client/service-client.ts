@@ -67,6 +67,8 @@ export interface FileOptions {
   sha256?: string;
   /** Fetch even when the file under the final name is already complete. */
   force?: boolean;
+  /** The size a listing gave, and the mirror it came from. */
+  listed?: { mirror: string; size: number };
 }
 
 /** Both throttles, one after the other, or the one given. */
@@ -180,6 +182,7 @@ export class ServiceClient {
       commandTimeoutMs: timerMs(this.connectTimeout),
       checksum: extra.sha256 ? { algorithm: 'sha256', hex: extra.sha256.toLowerCase(), source: '--sha256' } : extra.checksum,
       sizeWitness: this.sizeWitness(remotePath),
+      listed: extra.listed,
       force: extra.force,
       throttle: this.throttle,
     });

@@ -33,6 +33,8 @@ export interface DownloadOptions {
   commandTimeoutMs: number;
   /** The checksum the finished file must have (given by the user, or published by the mirrors). */
   checksum?: ExpectedDigest;
+  /** The size a listing gave for the file, and the mirror it came from: counted as that mirror's word. */
+  listed?: { mirror: string; size: number };
   /**
    * Another mirror's SIZE of this file (not one of `except`), when one answers: a size only one
    * mirror has said is checked before the file is accepted. Not asked when a checksum is known.
@@ -87,6 +89,7 @@ export class DownloadRequest implements Request<DownloadResult> {
   constructor(private readonly options: DownloadOptions) {
     this.what = options.remotePath;
     this.partial = new PartialFile(options.dest, options.checksum?.algorithm);
+    if (options.listed) this.sizes.set(options.listed.mirror, options.listed.size);
     this.transfer = new FileTransfer({
       what: this.what,
       partial: this.partial,
