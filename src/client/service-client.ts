@@ -10,9 +10,11 @@ import { entryNameProblem, quoted, remoteDirProblem, remoteNameProblem } from '.
 import { policyByName } from '../director/policies.js';
 import { snapshot, type StateStore } from '../director/state.js';
 import { DownloadRequest, type DownloadResult } from '../ftp/download-request.js';
+import { PartialFile } from '../ftp/partial-file.js';
 import { AllMirrorsFailed } from '../director/errors.js';
 import { FtpPool } from '../ftp/pool.js';
 import { ListRequest, type TreeListing } from '../ftp/list-request.js';
+import { SplitDownload } from '../ftp/split-download.js';
 import type { Throttle } from '../ftp/sink.js';
 import { RateLimit } from './rate-limit.js';
 import type { StallLimits } from '../ftp/watchdog.js';
@@ -61,6 +63,8 @@ export interface FileOptions {
   sha256?: string;
   /** Fetch even when the file under the final name is already complete. */
   force?: boolean;
+  /** Byte ranges fetched from several mirrors at once (1, the default: one mirror at a time). */
+  split?: number;
 }
 
 /** Both throttles, one after the other, or the one given. */
@@ -177,6 +181,7 @@ export class ServiceClient {
 
   /** Fetch one file through the director (rejects with AllMirrorsFailed, Interrupted or LocalError). */
   async download(remotePath: string, dest: string, extra: FileOptions = {}): Promise<DownloadResult> {
+    if ((extra.split ?? 1) > 1) return this.downloadSplit(remotePath, dest, extra);
     const request = this.request(remotePath, dest, extra);
     const complete = await request.prepare();
     if (complete) return complete;
@@ -190,6 +195,24 @@ export class ServiceClient {
       this.options.events({ type: 'warning', message: `${remotePath}: every mirror has another copy than the partial file's; starting over` });
       await request.startOver();
       result = await this.director.apply(request);
+    }
+    await this.membership.check(this.director, this.pool, this.signal);
+    return result;
+  }
+
+  /** Fetch one file in up to `extra.split` byte ranges from several mirrors at once (ftp/split-download.ts). */
+  async downloadSplit(remotePath: string, dest: string, extra: FileOptions = {}): Promise<DownloadResult> {
+    const options = this.request(remotePath, dest, extra).options;
+    const split = () => new SplitDownload(options, this.director, extra.split ?? 1).run();
+    let result: DownloadResult;
+    try {
+      result = await split();
+    } catch (error) {
+      // As download(): every mirror has another copy than the partial file's; start over once.
+      if (!(error instanceof AllMirrorsFailed) || !error.attempts.every((a) => a.kind === 'mismatch' || a.kind === 'corrupt')) throw error;
+      this.options.events({ type: 'warning', message: `${remotePath}: every mirror has another copy than the partial file's; starting over` });
+      await new PartialFile(dest).truncate(0);
+      result = await split();
     }
     await this.membership.check(this.director, this.pool, this.signal);
     return result;
