@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// `get --split N` against aria2c -sN on the same capped vsftpd mirrors: N vsftpd on 127.0.0.1, each
+// `get --split N` against aria2c -sN on the same capped vsftpd mirrors: N vsftpd on 127.0.0.1..N, each
 // capped per connection by anon_max_rate, one file, alternating runs of the two tools (smartftp
 // first, then aria2c, then smartftp...), each into a fresh directory with a fresh state, checked
 // by sha256. Prints its configuration, every run, the median and range of each tool's wall time,
-// their ratio, and the share of the sum of the caps each reached. Needs root and vsftpd.
+// their ratio, and the share of the sum of the caps each reached. Needs root and vsftpd. Each
+// mirror has an address of its own (127.0.0.1, .2, ...): aria2c counts -x per host name, so four
+// ports of one address would get it one connection in all. With curl installed, one connection
+// is measured first (what a cap really delivers).
 //
 //   node scripts/bench-split.mjs [--runs 3] [--size-mib 256] [--rate 5000000] [--mirrors 4] [--cap 120]
 //
@@ -41,9 +44,9 @@ if (!VSFTPD || process.getuid?.() !== 0 || spawnSync('sh', ['-c', 'command -v ar
   process.exit(2);
 }
 
-function freePort() {
+function freePort(host) {
   return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+    const srv = net.createServer().listen(0, host, () => {
       const { port } = srv.address();
       srv.close(() => resolve(port));
     });
@@ -52,11 +55,11 @@ function freePort() {
 }
 
 /** Resolves once the server greets with 220 (or rejects after 5 s). */
-async function greeted(port) {
+async function greeted(host, port) {
   const until = Date.now() + 5000;
   while (Date.now() < until) {
     const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
+      const s = net.connect(port, host);
       s.once('data', (d) => (s.destroy(), resolve(String(d).startsWith('220'))));
       s.once('error', () => resolve(false));
     });
@@ -70,18 +73,20 @@ async function greeted(port) {
 async function vsftpd(root, i) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-split-vsftpd-'));
   mkdirSync(join(dir, 'empty'), { mode: 0o755 });
-  const port = await freePort();
+  const host = `127.0.0.${i + 1}`;
+  const port = await freePort(host);
   const pasv = 24000 + ((process.pid + i * 64) % 6000);
   const conf = [
-    'listen=YES', 'listen_ipv6=NO', 'background=NO', 'listen_address=127.0.0.1', `listen_port=${port}`,
+    'listen=YES', 'listen_ipv6=NO', 'background=NO', `listen_address=${host}`, `listen_port=${port}`,
     'anonymous_enable=YES', 'local_enable=NO', 'write_enable=NO', `anon_root=${root}`, `secure_chroot_dir=${join(dir, 'empty')}`,
     `pasv_min_port=${pasv}`, `pasv_max_port=${pasv + 63}`, 'seccomp_sandbox=NO', 'isolate=NO', 'isolate_network=NO',
     'xferlog_enable=NO', `anon_max_rate=${RATE}`, 'max_per_ip=0', 'max_clients=0',
   ];
   writeFileSync(join(dir, 'vsftpd.conf'), conf.join('\n') + '\n', { mode: 0o600 });
   const child = spawn(VSFTPD, [join(dir, 'vsftpd.conf')], { stdio: 'ignore' });
-  await greeted(port);
-  return { url: `ftp://127.0.0.1:${port}/pub`, stop: () => (child.kill('SIGTERM'), rmSync(dir, { recursive: true, force: true })) };
+  const stop = () => (child.kill('SIGTERM'), rmSync(dir, { recursive: true, force: true }));
+  servers.push({ url: `ftp://${host}:${port}/pub`, stop });
+  await greeted(host, port);
 }
 
 async function sha256(path) {
@@ -98,7 +103,7 @@ const TOOLS = {
 function timed(argv) {
   return new Promise((resolve) => {
     const started = performance.now();
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] });
+    child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] });
     const timer = setTimeout(() => child.kill('SIGKILL'), CAP_MS);
     child.on('exit', (code) => {
       clearTimeout(timer);
@@ -108,19 +113,34 @@ function timed(argv) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** What one connection to the first mirror delivers over 16 MiB, B/s (curl), or undefined without curl. */
+function oneConnection(url) {
+  const r = spawnSync('curl', ['-s', '-o', '/dev/null', '-r', `0-${16 * 1048576 - 1}`, '-w', '%{speed_download}', `${url}/big.bin`], { encoding: 'utf8' });
+  return r.status === 0 ? Number(r.stdout) : undefined;
+}
+
 const root = mkdtempSync(join(tmpdir(), 'bench-split-root-'));
 const servers = [];
+let child;
+const cleanUp = () => {
+  child?.kill('SIGKILL');
+  for (const s of servers.splice(0)) s.stop();
+  rmSync(root, { recursive: true, force: true });
+};
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => (cleanUp(), process.exit(130)));
 try {
   chmodSync(root, 0o755);
   mkdirSync(join(root, 'pub'), { mode: 0o755 });
   const expected = writeSampleFile(join(root, 'pub', 'big.bin'), SIZE, 7070);
   chmodSync(join(root, 'pub', 'big.bin'), 0o644);
-  for (let i = 0; i < N; i++) servers.push(await vsftpd(root, i));
+  for (let i = 0; i < N; i++) await vsftpd(root, i);
   const urls = servers.map((s) => s.url);
   const capsSum = N * RATE;
-  console.log(`bench-split: ${SIZE / 1048576} MiB file, ${N} vsftpd on 127.0.0.1 each capped at ${RATE} B/s per connection (anon_max_rate; sum ${capsSum} B/s), ${RUNS} alternating runs, cap ${CAP_MS / 1000} s`);
+  console.log(`bench-split: ${SIZE / 1048576} MiB file, ${N} vsftpd on 127.0.0.1-${N} each capped at ${RATE} B/s per connection (anon_max_rate; sum ${capsSum} B/s), ${RUNS} alternating runs, cap ${CAP_MS / 1000} s`);
   console.log(`  smartftp: ${TOOLS.smartftp(urls, 'DIR', 'CERT').slice(1).join(' ')}`);
   console.log(`  aria2c:   ${TOOLS.aria2c(urls, 'DIR').join(' ')}`);
+  const one = spawnSync('sh', ['-c', 'command -v curl']).status === 0 ? oneConnection(urls[0]) : undefined;
+  if (one) console.log(`  one connection (curl, 16 MiB from the first mirror): ${Math.round(one)} B/s, ${((one / RATE) * 100).toFixed(1)} % of its cap`);
   const seconds = { smartftp: [], aria2c: [] };
   for (let run = 1; run <= RUNS; run++) {
     for (const tool of Object.keys(TOOLS)) {
@@ -143,6 +163,5 @@ try {
   }
   console.log(`ratio aria2c / smartftp (median wall time): ${(median(seconds.aria2c) / median(seconds.smartftp)).toFixed(3)} (above 1: smartftp faster)`);
 } finally {
-  for (const s of servers) s.stop();
-  rmSync(root, { recursive: true, force: true });
+  cleanUp();
 }
