@@ -30,6 +30,17 @@ async function mirrors(n: number, files: Record<string, Buffer>, linkRate?: numb
 }
 
 const ofType = (events: CliEvent[], type: string) => events.filter((e) => e.type === type);
+
+/** Three mirrors at 2 MB/s; `get --split 3` interrupted (SIGINT) once `after` bytes are done: the run and its record. */
+async function interrupted(size: number, data: Buffer, after: number) {
+  const m = await mirrors(3, { 'pub/big.bin': data }, 2_000_000);
+  const run = runCli(['get', 'big.bin', '--split', '3', '--cert', m.cert, '-d', m.work, '--json']);
+  await run.waitFor((e) => e.type === 'progress' && e.bytes >= after);
+  run.child.kill('SIGINT');
+  const code = await run.exit;
+  const record = JSON.parse(readFileSync(join(m.work, 'big.bin.part.json'), 'utf8')) as { size: number; ranges: ByteRange[] };
+  return { ...m, run, code, record };
+}
 const written = (done: CliEvent) => Object.values(done.bytesByMirror as Record<string, number>).reduce((a, b) => a + b, 0);
 
 describe('get --split', () => {
@@ -90,14 +101,10 @@ describe('get --split', () => {
   it('Ctrl-C leaves the .part and a record of its ranges; a re-run fetches only the missing bytes', async () => {
     const size = 24 * MiB;
     const data = content(size, 34);
-    const { work, cert, sent } = await mirrors(3, { 'pub/big.bin': data }, 2_000_000);
-    const first = runCli(['get', 'big.bin', '--split', '3', '--cert', cert, '-d', work, '--json']);
-    await first.waitFor((e) => e.type === 'progress' && e.bytes >= 6 * MiB);
-    first.child.kill('SIGINT');
-    expect(await first.exit).toBe(130);
+    const { work, cert, sent, run: first, code, record } = await interrupted(size, data, 6 * MiB);
+    expect(code).toBe(130);
     expect(ofType(first.events, 'error')[0]?.message).toMatch(/^interrupted; the partial file stays for the next run$/);
     expect(existsSync(join(work, 'big.bin'))).toBe(false);
-    const record = JSON.parse(readFileSync(join(work, 'big.bin.part.json'), 'utf8')) as { size: number; ranges: ByteRange[] };
     expect(record.size).toBe(size);
     const done = coveredBytes(record.ranges);
     expect(done).toBeGreaterThanOrEqual(6 * MiB);
@@ -123,12 +130,8 @@ describe('get --split', () => {
   it('a re-run without --split over a split record resumes from the first gap, never from the .part\'s length', async () => {
     const size = 16 * MiB;
     const data = content(size, 35);
-    const { work, cert, sent } = await mirrors(3, { 'pub/big.bin': data }, 2_000_000);
-    const first = runCli(['get', 'big.bin', '--split', '3', '--cert', cert, '-d', work, '--json']);
-    await first.waitFor((e) => e.type === 'progress' && e.bytes >= 4 * MiB);
-    first.child.kill('SIGINT');
-    expect(await first.exit).toBe(130);
-    const record = JSON.parse(readFileSync(join(work, 'big.bin.part.json'), 'utf8')) as { ranges: ByteRange[] };
+    const { work, cert, sent, code, record } = await interrupted(size, data, 4 * MiB);
+    expect(code).toBe(130);
     const gap = missingRanges(record.ranges, size)[0]!;
     expect(gap[0]).toBeGreaterThan(0);
     expect(gap[0]).toBeLessThan(size / 2); // the first range's end, far before the .part's length
