@@ -3,7 +3,8 @@
 // capped per connection by anon_max_rate, one file, alternating runs of the two tools (smartftp
 // first, then aria2c, then smartftp...), each into a fresh directory with a fresh state, checked
 // by sha256. Prints its configuration, every run, the median and range of each tool's wall time,
-// their ratio, and the share of the sum of the caps each reached. Needs root and vsftpd. Each
+// their ratio, and the share of the sum of the caps each reached (for smartftp also of the
+// download itself, without the process's start-up: its done event's seconds). Needs root and vsftpd. Each
 // mirror has an address of its own (127.0.0.1, .2, ...): aria2c counts -x per host name, so four
 // ports of one address would get it one connection in all. With curl installed, one connection
 // is measured first (what a cap really delivers).
@@ -96,18 +97,22 @@ async function sha256(path) {
 }
 
 const TOOLS = {
-  smartftp: (urls, work, cert) => [process.execPath, join(repo, 'bin/smartftp.js'), 'get', 'big.bin', '--split', String(N), '--cert', cert, '-d', work, '-q', '--state-dir', join(work, 'state')],
+  smartftp: (urls, work, cert) => [process.execPath, join(repo, 'bin/smartftp.js'), 'get', 'big.bin', '--split', String(N), '--cert', cert, '-d', work, '--json', '--state-dir', join(work, 'state')],
   aria2c: (urls, work) => ['aria2c', `-s${N}`, '-x1', '-q', '-d', work, '-o', 'big.bin', ...urls.map((u) => `${u}/big.bin`)],
 };
 
 function timed(argv) {
   return new Promise((resolve) => {
     const started = performance.now();
-    child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] });
+    child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (s) => (out += s));
     const timer = setTimeout(() => child.kill('SIGKILL'), CAP_MS);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      resolve({ code, seconds: (performance.now() - started) / 1000 });
+      // smartftp's own figure for the download, from its start event to its done event (--json).
+      const done = out.split('\n').filter((l) => l.includes('"type":"done"')).map((l) => JSON.parse(l))[0];
+      resolve({ code, seconds: (performance.now() - started) / 1000, inside: done?.seconds });
     });
   });
 }
@@ -151,7 +156,8 @@ try {
       const out = join(work, 'big.bin');
       const ok = r.code === 0 && existsSync(out) && (await sha256(out)) === expected;
       rmSync(work, { recursive: true, force: true });
-      console.log(`  run ${run} ${tool.padEnd(8)} ${r.seconds.toFixed(2).padStart(7)} s  ${((SIZE / r.seconds / capsSum) * 100).toFixed(1).padStart(5)} % of the caps  exit ${r.code} ${ok ? 'sha256 ok' : 'FAILED'}`);
+      const inside = r.inside ? `  (download itself ${r.inside.toFixed(2)} s, ${((SIZE / r.inside / capsSum) * 100).toFixed(1)} %)` : '';
+      console.log(`  run ${run} ${tool.padEnd(8)} ${r.seconds.toFixed(2).padStart(7)} s  ${((SIZE / r.seconds / capsSum) * 100).toFixed(1).padStart(5)} % of the caps  exit ${r.code} ${ok ? 'sha256 ok' : 'FAILED'}${inside}`);
       if (!ok) throw new Error(`${tool} failed in run ${run}`);
       seconds[tool].push(r.seconds);
     }
