@@ -143,7 +143,8 @@ export class SplitDownload implements RangeOwner {
   }
 
   attempt(mirror: string, job: RangeJob, size: number, reused: boolean): void {
-    this.options.events({ type: 'attempt', file: this.what, mirror, offset: job.pos, size, reused });
+    // offset is the file's bytes on disk, as for a sequential attempt: the reporters count from it.
+    this.options.events({ type: 'attempt', file: this.what, mirror, offset: this.doneBytes(), size, reused, range: [job.pos, job.end] });
   }
 
   failover(mirror: string, error: RequestError): void {

@@ -59,7 +59,11 @@ describe('get --split', () => {
     // Every byte written once; every mirror served at least an eighth of the file.
     expect(written(done[0]!)).toBe(size);
     for (const s of servers) expect(s.stats.bytesSent).toBeGreaterThan(size / 8);
-    const ranges = ofType(run.events, 'attempt').length;
+    // The attempts' ranges cover the file; their offsets are the bytes done so far, as reporters count.
+    const attempts = ofType(run.events, 'attempt');
+    expect(missingRanges(attempts.map((e) => e.range as ByteRange), size)).toEqual([]);
+    for (const e of attempts) expect(e.offset).toBeLessThanOrEqual(size);
+    const ranges = attempts.length;
     console.info(`4 mirrors: ${ranges} ranges, sent ${sent() - size} bytes more than the file, by mirror ${JSON.stringify(done[0]!.bytesByMirror)}`);
     expect(sent() - size).toBeLessThanOrEqual(ranges * IN_FLIGHT);
   });
