@@ -13,9 +13,13 @@ import { retrieve } from './retrieve.js';
 import type { Throttle } from './sink.js';
 import { crawlFloor, type StallLimits } from './watchdog.js';
 
-/** A range's bytes: [start, end) with `pos` the next byte to fetch. `end` moves down when re-balancing cuts the range. */
+/**
+ * A range's bytes: [start, end) with `pos` the next byte to fetch. `end` moves down when
+ * re-balancing cuts the range. A range started before the file's size is known has no bytes yet
+ * (end Infinity): its owner gives it some once its mirror has said the size.
+ */
 export interface RangeJob {
-  readonly start: number;
+  start: number;
   pos: number;
   end: number;
 }
@@ -29,8 +33,8 @@ export interface RangeOwner {
   stall: StallLimits;
   commandTimeoutMs: number;
   throttle?: Throttle;
-  /** The mirror's copy must be the file's (the first answer fixes size and time): else a RequestError. */
-  check(mirror: string, size: number, mtime: string | undefined): void;
+  /** The mirror's copy must be the file's (the first answer fixes size and time): else a RequestError. A range without bytes gets some. */
+  check(mirror: string, job: RangeJob, size: number, mtime: string | undefined): void;
   /** Write bytes of the range into the .part at `position` (the range's `pos` moves past them after). */
   write(job: RangeJob, mirror: string, chunk: Buffer, position: number): void;
   /** A range began (+1) or stopped (-1) on this mirror. */
@@ -69,7 +73,7 @@ export class RangeRequest implements Request<void> {
         const remote = remoteFullPath(mirror, this.what);
         const size = await remoteSize(lease, remote, owner.commandTimeoutMs);
         answered();
-        owner.check(mirror.name, size, await remoteMtime(lease, remote, owner.commandTimeoutMs));
+        owner.check(mirror.name, job, size, await remoteMtime(lease, remote, owner.commandTimeoutMs));
         if (job.pos >= job.end) return;
         owner.attempt(mirror.name, job, size, !lease.fresh);
         const phase = new DataPhase();

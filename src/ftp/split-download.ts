@@ -82,14 +82,15 @@ export class SplitDownload implements RangeOwner {
     }
     options.events({ type: 'start', file: this.what, dest: options.dest, size: this.size, offset: coveredBytes(this.base) });
     try {
-      if (this.size === undefined) this.launch({ start: 0, pos: 0, end: Infinity });
+      // Size unknown: N ranges log in at once, and each gets its bytes when its mirror says the size.
+      if (this.size === undefined) for (let i = 0; i < this.split; i++) this.launch({ start: 0, pos: 0, end: Infinity });
       else this.fill();
       while (this.running.size > 0) await Promise.race(this.running);
     } finally {
       this.writer?.close();
       await this.record?.flush();
     }
-    if (this.failure instanceof AlreadyComplete) return this.skip(this.size!, this.failure.message);
+    if (this.failure instanceof AlreadyComplete) return this.skip(this.existing!.size, this.failure.message);
     if (this.failure) throw this.failure;
     if (this.record?.failure) throw this.record.failure;
     return this.finish();
@@ -97,7 +98,7 @@ export class SplitDownload implements RangeOwner {
 
   // --- RangeOwner: what each range asks of the download ---
 
-  check(mirror: string, size: number, mtime: string | undefined): void {
+  check(mirror: string, job: RangeJob, size: number, mtime: string | undefined): void {
     if (this.size === undefined) {
       const e = this.existing;
       if (e && mtime && e.size === size && Math.floor(e.mtimeMs / 1000) === Math.floor(Date.parse(mtime) / 1000)) {
@@ -105,15 +106,16 @@ export class SplitDownload implements RangeOwner {
       }
       this.size = size;
       this.mtime = mtime;
-      for (const job of this.jobs) job.end = Math.min(job.end, size);
       this.keepRecord();
       void this.record!.save();
-      queueMicrotask(() => this.fill());
-      return;
-    }
-    if (size !== this.size) throw new RequestError('mismatch', `${mirror} has ${size} bytes, the file being fetched has ${this.size}`);
-    if (this.mtime && mtime && mtime !== this.mtime && this.doneBytes() > 0) {
+    } else if (size !== this.size) {
+      throw new RequestError('mismatch', `${mirror} has ${size} bytes, the file being fetched has ${this.size}`);
+    } else if (this.mtime && mtime && mtime !== this.mtime && this.doneBytes() > 0) {
       throw new RequestError('mismatch', `${mirror} has a copy modified ${mtime}, the partial file is from one modified ${this.mtime}`);
+    }
+    if (job.end === Infinity) {
+      const [from, end] = this.nextPiece() ?? [size, size];
+      Object.assign(job, { start: from, pos: from, end });
     }
   }
 
@@ -167,22 +169,28 @@ export class SplitDownload implements RangeOwner {
     this.record = new RangeRecord(this.partial, { version: 1, service, remotePath, size: this.size!, ...(this.mtime ? { mtime: this.mtime } : {}) }, () => this.done());
   }
 
-  /** Start ranges until N run: the missing bytes nobody has, else the back half of the largest remaining range. */
+  /** Start ranges until N run. */
   private fill(): void {
     if (this.failure || this.size === undefined || this.signal.aborted) return;
     while (this.active.size < this.split) {
-      const claimed = [...this.base, ...this.jobs.map((j): ByteRange => [j.start, this.active.has(j) ? j.end : j.pos])];
-      const gap = missingRanges(claimed, this.size)[0];
-      if (gap) {
-        this.launch({ start: gap[0], pos: gap[0], end: gap[1] });
-        continue;
-      }
-      const largest = [...this.active].sort((a, b) => b.end - b.pos - (a.end - a.pos))[0];
-      if (!largest || largest.end - largest.pos < 2 * MIN_PIECE) return;
-      const cut = largest.pos + Math.floor((largest.end - largest.pos) / 2);
-      this.launch({ start: cut, pos: cut, end: largest.end });
-      largest.end = cut;
+      const piece = this.nextPiece();
+      if (!piece) return;
+      this.launch({ start: piece[0], pos: piece[0], end: piece[1] });
     }
+  }
+
+  /** Bytes for a new range: the first that nobody has, else the back half of the largest remaining range (cut off it). */
+  private nextPiece(): ByteRange | undefined {
+    const sized = this.jobs.filter((j) => j.end !== Infinity);
+    const claimed = [...this.base, ...sized.map((j): ByteRange => [j.start, this.active.has(j) ? j.end : j.pos])];
+    const gap = missingRanges(claimed, this.size!)[0];
+    if (gap) return gap;
+    const largest = sized.filter((j) => this.active.has(j)).sort((a, b) => b.end - b.pos - (a.end - a.pos))[0];
+    if (!largest || largest.end - largest.pos < 2 * MIN_PIECE) return undefined;
+    const cut = largest.pos + Math.floor((largest.end - largest.pos) / 2);
+    const piece: ByteRange = [cut, largest.end];
+    largest.end = cut;
+    return piece;
   }
 
   private launch(job: RangeJob): void {

@@ -66,6 +66,14 @@ describe('get --split', () => {
     const ranges = attempts.length;
     console.info(`4 mirrors: ${ranges} ranges, sent ${sent() - size} bytes more than the file, by mirror ${JSON.stringify(done[0]!.bytesByMirror)}`);
     expect(sent() - size).toBeLessThanOrEqual(ranges * IN_FLIGHT);
+
+    // Run again: the file is complete (the mirror's size and time), nothing is fetched.
+    const before = sent();
+    const again = runCli(['get', 'big.bin', '--split', '4', '--cert', cert, '-d', work, '--json']);
+    expect(await again.exit).toBe(0);
+    expect(ofType(again.events, 'skipped')).toEqual([expect.objectContaining({ size, reason: expect.stringMatching(/^already complete: it has m[1-4]'s size and time$/) })]);
+    expect(sent()).toBe(before);
+    expect(existsSync(join(work, 'big.bin.part'))).toBe(false);
   });
 
   it('hands a slow mirror\'s remaining bytes to the fast ones (re-balancing)', async () => {
@@ -160,8 +168,8 @@ describe('get --split', () => {
     expect(sha256File(join(work, 'f.bin'))).toBe(sha256(data));
     expect(readFileSync(join(work, 'f.bin')).length).toBe(size);
 
-    const other = Buffer.from(data);
-    other.fill(0x55, size - MiB);
+    // Other bytes everywhere: whichever range the liar serves is wrong.
+    const other = Buffer.alloc(size, 0x55);
     const liar = t.track(await startHostileFtpd({ files: { '/pub/g.bin': data }, body: { '/pub/g.bin': other } }));
     const { servers } = await mirrors(1, { 'pub/g.bin': data });
     const cert2 = writeCert(work, [{ url: liar.url + 'pub', name: 'liar' }, { url: servers[0]!.url + 'pub', name: 'good' }]);
