@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startFtpServer } from '../../src/emulator/server.js';
 import { coveredBytes, missingRanges, type ByteRange } from '../../src/ftp/byte-ranges.js';
+import { RECORD_EVERY_BYTES } from '../../src/ftp/range-record.js';
 import { cleanupAfterEach } from '../helpers/cleanup.js';
 import { content, runCli, sha256, sha256File, writeCert, type CliEvent } from '../helpers/fixtures.js';
 import { startHostileFtpd } from '../helpers/hostile-ftpd.js';
@@ -137,6 +138,27 @@ describe('get --split', () => {
     console.info(`re-run: ${done} bytes kept in ${record.ranges.length} ranges, ${missing} missing, servers sent ${sent() - before} in ${ranges} ranges`);
     expect(sent() - before).toBeGreaterThanOrEqual(missing);
     expect(sent() - before).toBeLessThanOrEqual(missing + ranges * IN_FLIGHT);
+  });
+
+  it('a killed CLI (no chance to save) leaves a record at most a few MiB behind, and every byte it lists is right', async () => {
+    const size = 24 * MiB;
+    const data = content(size, 37);
+    const { work, cert } = await mirrors(3, { 'pub/big.bin': data }, 2_000_000);
+    const first = runCli(['get', 'big.bin', '--split', '3', '--cert', cert, '-d', work, '--json']);
+    const seen = await first.waitFor((e) => e.type === 'progress' && e.bytes >= 8 * MiB);
+    first.child.kill('SIGKILL');
+    await first.exit;
+    const record = JSON.parse(readFileSync(join(work, 'big.bin.part.json'), 'utf8')) as { ranges: ByteRange[] };
+    const kept = coveredBytes(record.ranges);
+    console.info(`killed after a progress event at ${seen.bytes}: the record lists ${kept} bytes in ${record.ranges.length} ranges`);
+    // Saved every 4 MiB or second while writing: behind by at most that, and one save under way.
+    expect(kept).toBeGreaterThanOrEqual(seen.bytes - RECORD_EVERY_BYTES - MiB);
+    const part = readFileSync(join(work, 'big.bin.part'));
+    for (const [s, e] of record.ranges) expect(part.subarray(s, e).equals(data.subarray(s, e))).toBe(true);
+    const again = runCli(['get', 'big.bin', '--split', '3', '--cert', cert, '-d', work, '--json']);
+    expect(await again.exit).toBe(0);
+    expect(sha256File(join(work, 'big.bin'))).toBe(sha256(data));
+    expect(ofType(again.events, 'start')[0]).toMatchObject({ offset: kept });
   });
 
   it('a re-run without --split over a split record resumes from the first gap, never from the .part\'s length', async () => {
