@@ -10,9 +10,11 @@ import { entryNameProblem, quoted, remoteDirProblem, remoteNameProblem } from '.
 import { policyByName } from '../director/policies.js';
 import { snapshot, type StateStore } from '../director/state.js';
 import { DownloadRequest, type DownloadOptions, type DownloadResult } from '../ftp/download-request.js';
+import { PartialFile } from '../ftp/partial-file.js';
 import { AllMirrorsFailed } from '../director/errors.js';
 import { FtpPool } from '../ftp/pool.js';
 import { ListRequest, type TreeListing } from '../ftp/list-request.js';
+import { SplitDownload } from '../ftp/split-download.js';
 import type { Throttle } from '../ftp/sink.js';
 import { RateLimit } from './rate-limit.js';
 import type { StallLimits } from '../ftp/watchdog.js';
@@ -69,6 +71,8 @@ export interface FileOptions {
   force?: boolean;
   /** The size a listing gave, and the mirror it came from. */
   listed?: { mirror: string; size: number };
+  /** Byte ranges fetched from several mirrors at once (1, the default: one mirror at a time). */
+  split?: number;
 }
 
 /** Both throttles, one after the other, or the one given. */
@@ -207,18 +211,28 @@ export class ServiceClient {
   async download(remotePath: string, dest: string, extra: FileOptions = {}): Promise<DownloadResult> {
     const checksum = extra.sha256 ? undefined : await this.checksums?.lookup(remotePath);
     const request = this.request(remotePath, dest, { ...extra, checksum });
-    const complete = await request.prepare();
-    if (complete) return complete;
+    let run: () => Promise<DownloadResult>;
+    let startOver: () => Promise<void>;
+    if ((extra.split ?? 1) > 1) {
+      // Byte ranges from several mirrors at once (ftp/split-download.ts).
+      run = () => new SplitDownload(request.options, this.director, extra.split ?? 1).run();
+      startOver = () => new PartialFile(dest).truncate(0);
+    } else {
+      const complete = await request.prepare();
+      if (complete) return complete;
+      run = () => this.director.apply(request);
+      startOver = () => request.startOver();
+    }
     let result: DownloadResult;
     try {
-      result = await this.director.apply(request);
+      result = await run();
     } catch (error) {
       // Every mirror has another copy than the one the partial file came from: the file changed
       // since. The old bytes are worthless; start over once.
       if (!(error instanceof AllMirrorsFailed) || !error.attempts.every((a) => a.kind === 'mismatch' || a.kind === 'corrupt')) throw error;
       this.options.events({ type: 'warning', message: `${remotePath}: every mirror has another copy than the partial file's; starting over` });
-      await request.startOver();
-      result = await this.director.apply(request);
+      await startOver();
+      result = await run();
     }
     await this.membership.check(this.director, this.pool, this.signal);
     return result;

@@ -86,7 +86,7 @@ export class DownloadRequest implements Request<DownloadResult> {
   /** The file under the final name when the download began (a re-run may find it complete). */
   private existing: { size: number; mtimeMs: number } | undefined;
 
-  constructor(private readonly options: DownloadOptions) {
+  constructor(readonly options: DownloadOptions) {
     this.what = options.remotePath;
     this.partial = new PartialFile(options.dest, options.checksum?.algorithm);
     if (options.listed) this.sizes.set(options.listed.mirror, options.listed.size);

@@ -5,10 +5,11 @@
 // looked at once per attempt, not after every step.
 
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, promises as fsp, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, createReadStream, openSync, promises as fsp, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LocalError } from '../director/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { checkedRanges, donePrefix, mergeRanges, type ByteRange } from './byte-ranges.js';
 import { RunningHash, type DigestAlgorithm } from './running-hash.js';
 
 /** What the record says of the bytes in the .part. */
@@ -20,6 +21,11 @@ export interface PartialRecord {
   size: number;
   /** Modification time as the first mirror reported it (ISO), when it did. */
   mtime?: string;
+  /**
+   * The byte ranges [start, end) of the .part that are done, when the file is fetched in ranges
+   * (`get --split`); absent, the .part's bytes are a contiguous prefix of the file.
+   */
+  ranges?: ByteRange[];
 }
 
 /** Turn an OS error on a local file into a LocalError that stops the run. */
@@ -87,12 +93,17 @@ export class PartialFile {
       this.length = 0;
     }
     this.record = await this.readRecord();
+    // A .part fetched in ranges has holes: only its first done range may be taken as a prefix.
+    if (this.record?.ranges) this.length = Math.min(this.length, donePrefix(this.record.ranges));
   }
 
   private async readRecord(): Promise<PartialRecord | undefined> {
     try {
       const data = JSON.parse(await fsp.readFile(this.recordPath, 'utf8')) as PartialRecord;
-      return data && data.version === 1 && typeof data.size === 'number' ? data : undefined;
+      if (!data || data.version !== 1 || typeof data.size !== 'number') return undefined;
+      // Ranges that do not fit the file are not believed: nothing of the .part counts as done.
+      if (data.ranges !== undefined) data.ranges = checkedRanges(data.ranges, data.size) ?? [];
+      return data;
     } catch {
       return undefined; // missing or unreadable: the bytes are judged by size alone
     }
@@ -147,15 +158,20 @@ export class PartialFile {
     return undefined;
   }
 
-  /** Open the .part for writing at `offset` (created when nothing is kept). */
-  writer(offset: number): PartWriter {
+  /**
+   * Open the .part for writing at `offset` (created when nothing is kept). `inPlace`: opened (or
+   * created) without cutting it, for writes anywhere in it (a split download's ranges).
+   */
+  writer(offset: number, inPlace = false): PartWriter {
+    // A .part with done ranges past its prefix is never cut: its record still vouches for them.
+    const keep = inPlace || !!this.record?.ranges;
     let fd: number;
     try {
-      fd = openSync(this.partPath, offset > 0 ? 'r+' : 'w');
+      fd = openSync(this.partPath, keep ? constants.O_RDWR | constants.O_CREAT : offset > 0 ? 'r+' : 'w');
     } catch (error) {
       throw localFault(error, this.partPath);
     }
-    if (offset === 0) {
+    if (offset === 0 && !keep) {
       this.length = 0;
       this.hash.reset();
     }
@@ -190,6 +206,8 @@ export class PartialFile {
     }
     this.length = Math.min(this.length, length);
     this.hash.truncated(length);
+    const ranges = this.record?.ranges;
+    if (length > 0 && ranges) await this.saveRecord({ ...this.record!, ranges: mergeRanges(ranges.map(([s, e]): ByteRange => [s, Math.min(e, length)])) });
     if (length === 0) {
       await fsp.rm(this.recordPath, { force: true });
       this.record = undefined;
