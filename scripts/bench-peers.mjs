@@ -2,6 +2,7 @@
 // smartftp against curl, lftp and aria2c on bulk work, from private vsftpd servers on 127.0.0.1:
 //
 //   node scripts/bench-peers.mjs --work big|many|tree [--runs 3] [--out /tmp|/dev/shm] [--size-mib 1024]
+//                                [--smartftp path/to/bin/smartftp.js]
 //
 //   big   one file (--size-mib, default 1024) from one unthrottled vsftpd: smartftp get, curl, lftp -c get
 //   many  40 x 512 KiB in a row from one vsftpd, one process each: smartftp get f00..f39, lftp mget,
@@ -10,7 +11,8 @@
 //         mirrors), lftp mirror -P 8 (one mirror), aria2c -j 8 (both URLs on each line)
 //
 // The tools run in alternating order, --runs times each, into a fresh directory under --out (whose
-// file system is printed: tmpfs makes fsync free, a disk does not). Wall, user+sys CPU and peak RSS
+// file system is printed: tmpfs makes fsync free, a disk does not; `sync` runs before each run, so
+// that no tool waits on the writeback of the one before). Wall, user+sys CPU and peak RSS
 // come from GNU time (/usr/bin/time -f), which reads the child's rusage on wait4. Every run is
 // checked by the sha256 of what arrived: a fast wrong download is reported and not counted.
 //
@@ -32,13 +34,17 @@ const { values } = parseArgs({
     out: { type: 'string', default: '/tmp' },
     'size-mib': { type: 'string', default: '1024' },
     cap: { type: 'string', default: '120' },
+    smartftp: { type: 'string', default: '' },
   },
 });
 const WORK = values.work;
 const RUNS = Number(values.runs);
 const CAP_MS = Number(values.cap) * 1000;
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SMARTFTP = [process.execPath, join(repo, 'bin/smartftp.js')];
+// --smartftp: another build's bin/smartftp.js (e.g. a checkout of main, for before/after figures);
+// BENCH_NODE_FLAGS: node flags for smartftp's runs (e.g. --cpu-prof), printed with the tools.
+const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+const SMARTFTP = [process.execPath, ...nodeFlags, values.smartftp || join(repo, 'bin/smartftp.js')];
 if (!['big', 'many', 'tree'].includes(WORK) || !(RUNS >= 1 && RUNS <= 20)) throw new Error('--work big|many|tree, --runs 1..20');
 
 // ---- vsftpd (anonymous, read-only, 127.0.0.1), stopped by the PIDs it forked ----
@@ -74,14 +80,15 @@ function descendants(pid) {
 
 async function startVsftpd(root, index) {
   const dir = fs.mkdtempSync('/tmp/bench-peers-vsftpd-');
+  made.push(dir);
   fs.mkdirSync(join(dir, 'empty'), { mode: 0o755 });
   const port = await freePort();
-  const pasvMin = 24_000 + index * 200 + (process.pid % 4) * 50;
+  const pasvMin = 22_000 + index * 1000 + (process.pid % 2) * 500;
   // Passed as -o options: vsftpd reads them like config lines; isolation and seccomp off as in the tests.
   const settings = {
     listen: 'YES', listen_ipv6: 'NO', background: 'NO', listen_address: '127.0.0.1', listen_port: port,
     anonymous_enable: 'YES', local_enable: 'NO', write_enable: 'NO', anon_root: root,
-    secure_chroot_dir: join(dir, 'empty'), pasv_min_port: pasvMin, pasv_max_port: pasvMin + 49,
+    secure_chroot_dir: join(dir, 'empty'), pasv_min_port: pasvMin, pasv_max_port: pasvMin + 499,
     seccomp_sandbox: 'NO', isolate: 'NO', isolate_network: 'NO', xferlog_enable: 'NO', max_clients: 64, max_per_ip: 64,
   };
   const conf = join(dir, 'vsftpd.conf');
@@ -111,7 +118,13 @@ function stopServers() {
     fs.rmSync(s.dir, { recursive: true, force: true });
   }
 }
-process.on('exit', stopServers);
+const running = new Set();
+const made = [];
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+  stopServers();
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+});
 process.on('SIGINT', () => process.exit(130));
 
 // ---- the files served, and the digest of a tree (relative paths and contents) ----
@@ -194,10 +207,12 @@ function timed(argv) {
   const stats = `${fs.mkdtempSync('/tmp/bench-peers-time-')}/t`;
   return new Promise((resolve) => {
     const child = spawn('/usr/bin/time', ['-f', '%e %U %S %M', '-o', stats, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
+    running.add(child);
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), CAP_MS);
     child.on('exit', (code) => {
+      running.delete(child);
       clearTimeout(timer);
       const [wall, user, sys, rssKb] = fs.readFileSync(stats, 'utf8').trim().split('\n').pop().split(' ').map(Number);
       fs.rmSync(dirname(stats), { recursive: true, force: true });
@@ -218,6 +233,7 @@ function fsType(dir) {
 const root = fs.mkdtempSync('/tmp/bench-peers-root-');
 fs.chmodSync(root, 0o755);
 const outBase = fs.mkdtempSync(join(values.out, 'bench-peers-out-'));
+made.push(root, outBase);
 try {
   const generated = prepare(root);
   const names = generated.length > 0 ? generated : listFiles(join(root, 'tree'));
@@ -238,6 +254,7 @@ try {
       const tool = TOOLS[(run + k) % TOOLS.length];
       const out = join(outBase, `${run}-${k}`);
       fs.mkdirSync(out);
+      spawnSync('sync');
       const r = await timed(tool.argv(urls, out, names));
       const got = r.code === 0 ? treeDigest(out, names) : undefined;
       const ok = got === expected;
