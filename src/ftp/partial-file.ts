@@ -7,10 +7,11 @@
 // through libuv's thread pool; only the fsync, which waits for the disk, is not.
 
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, promises as fsp, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { createReadStream, openSync, promises as fsp, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LocalError } from '../director/errors.js';
 import { replaceFileSync } from '../util/atomic-write.js';
+import { BackgroundSync } from './background-sync.js';
 
 /** What the record says of the bytes in the .part. */
 export interface PartialRecord {
@@ -57,6 +58,8 @@ export class PartialFile {
   length = 0;
   /** The record of the bytes' provenance, when there is one. */
   record: PartialRecord | undefined;
+  /** The last writer's syncs: finalize waits for them and fails on their error. */
+  private syncing: BackgroundSync | undefined;
 
   constructor(readonly dest: string) {
     this.partPath = `${dest}.part`;
@@ -156,10 +159,13 @@ export class PartialFile {
       throw localFault(error, this.partPath);
     }
     if (offset === 0) this.length = 0;
+    const syncing = (this.syncing = new BackgroundSync(fd));
     return {
       write: (chunk, position) => {
         try {
+          if (syncing.error) throw syncing.error;
           for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done, chunk.length - done, position + done);
+          syncing.wrote(chunk.length);
         } catch (error) {
           throw localFault(error, this.partPath);
         }
@@ -173,7 +179,7 @@ export class PartialFile {
           throw localFault(error, this.partPath);
         }
       },
-      close: () => closeSync(fd),
+      close: () => syncing.close(),
     };
   }
 
@@ -214,6 +220,8 @@ export class PartialFile {
    */
   async finalize(mtime?: string): Promise<void> {
     try {
+      await this.syncing?.settled();
+      if (this.syncing?.error) throw this.syncing.error;
       const handle = await fsp.open(this.partPath, 'r+');
       try {
         await handle.sync();
