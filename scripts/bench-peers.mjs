@@ -2,7 +2,7 @@
 // smartftp against curl, lftp and aria2c on bulk work, from private vsftpd servers on 127.0.0.1:
 //
 //   node scripts/bench-peers.mjs --work big|many|tree [--runs 3] [--out /tmp|/dev/shm] [--size-mib 1024]
-//                                [--smartftp path/to/bin/smartftp.js]
+//                                [--smartftp path/to/bin/smartftp.js] [--before path/to/bin/smartftp.js]
 //
 //   big   one file (--size-mib, default 1024) from one unthrottled vsftpd: smartftp get, curl, lftp -c get
 //   many  40 x 512 KiB in a row from one vsftpd, one process each: smartftp get f00..f39, lftp mget,
@@ -35,6 +35,7 @@ const { values } = parseArgs({
     'size-mib': { type: 'string', default: '1024' },
     cap: { type: 'string', default: '120' },
     smartftp: { type: 'string', default: '' },
+    before: { type: 'string', default: '' },
   },
 });
 const WORK = values.work;
@@ -45,6 +46,8 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 // BENCH_NODE_FLAGS: node flags for smartftp's runs (e.g. --cpu-prof), printed with the tools.
 const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const SMARTFTP = [process.execPath, ...nodeFlags, values.smartftp || join(repo, 'bin/smartftp.js')];
+// --before: another build run as one more tool, in the same alternation ("smartftp before").
+const BEFORE = values.before && [process.execPath, ...nodeFlags, values.before];
 if (!['big', 'many', 'tree'].includes(WORK) || !(RUNS >= 1 && RUNS <= 20)) throw new Error('--work big|many|tree, --runs 1..20');
 
 // ---- vsftpd (anonymous, read-only, 127.0.0.1), stopped by the PIDs it forked ----
@@ -178,7 +181,7 @@ function prepare(root) {
 // ---- the tools: argv for a run into `out` from the servers' URLs ----
 
 const smartftp = (...args) => [...SMARTFTP, 'get', '-q', ...args];
-const TOOLS = {
+const TOOLS_BY_WORK = {
   big: [
     { name: 'smartftp', argv: (u, out) => smartftp('--mirror', u[0], '--state-dir', `${out}.state`, '-d', out, 'big.bin') },
     { name: 'curl', argv: (u, out) => ['curl', '-sS', '-o', join(out, 'big.bin'), `${u[0]}/big.bin`] },
@@ -194,7 +197,12 @@ const TOOLS = {
     { name: 'lftp mirror -P 8', argv: (u, out) => ['lftp', '-c', `mirror -P 8 ${u[0]}/tree ${out}`] },
     { name: 'aria2c -j 8', argv: (u, out, names) => ['aria2c', '-q', '-j', '8', '-d', out, '-i', ariaList(u, out, names)] },
   ],
-}[WORK];
+};
+const TOOLS = TOOLS_BY_WORK[WORK];
+if (BEFORE) {
+  const ours = TOOLS[0];
+  TOOLS.push({ name: 'smartftp before', argv: (...a) => [...BEFORE, ...ours.argv(...a).slice(SMARTFTP.length)] });
+}
 
 function ariaList(urls, out, names) {
   const list = `${out}.aria2`;
@@ -234,14 +242,16 @@ const root = fs.mkdtempSync('/tmp/bench-peers-root-');
 fs.chmodSync(root, 0o755);
 const outBase = fs.mkdtempSync(join(values.out, 'bench-peers-out-'));
 made.push(root, outBase);
+let urls = [];
+let names = [];
 try {
   const generated = prepare(root);
-  const names = generated.length > 0 ? generated : listFiles(join(root, 'tree'));
+  names = generated.length > 0 ? generated : listFiles(join(root, 'tree'));
   const served = WORK === 'tree' ? join(root, 'tree') : root;
   const expected = treeDigest(served, names);
   const mirrors = [await startVsftpd(root, 0)];
   if (WORK === 'tree') mirrors.push(await startVsftpd(root, 1));
-  const urls = mirrors.map((m) => m.url);
+  urls = mirrors.map((m) => m.url);
   const version = (cmd) => spawnSync(cmd[0], [...cmd.slice(1), '--version'], { encoding: 'utf8' }).stdout.split('\n')[0];
   console.log(`work: ${WORK}; ${names.length} file(s), ${(names.reduce((n, f) => n + fs.statSync(join(served, f)).size, 0) / 2 ** 20).toFixed(1)} MiB in all`);
   console.log(`servers: ${mirrors.length} vsftpd on 127.0.0.1 (${version(['/usr/sbin/vsftpd']) || 'vsftpd'}), unthrottled; runs: ${RUNS} per tool, alternating order`);
@@ -289,21 +299,47 @@ async function startup(argv) {
   return median(walls);
 }
 
+/** Each tool fetching the first file alone (`many`), median wall over --runs, checked like the others. */
+async function oneFile() {
+  const walls = {};
+  for (const tool of TOOLS) {
+    const rs = [];
+    for (let run = 0; run < RUNS; run++) {
+      const out = join(outBase, `one-${run}`);
+      fs.mkdirSync(out);
+      spawnSync('sync');
+      const r = await timed(tool.argv(urls, out, names.slice(0, 1)));
+      if (r.code === 0 && treeDigest(out, names.slice(0, 1)) === treeDigest(root, names.slice(0, 1))) rs.push(r.wall);
+      fs.rmSync(out, { recursive: true, force: true });
+      fs.rmSync(`${out}.state`, { recursive: true, force: true });
+    }
+    if (rs.length > 0) walls[tool.name] = median(rs);
+  }
+  return walls;
+}
+
 async function targets(med, count) {
   const verdict = (ok) => (ok ? 'met' : 'NOT met');
   const ratio = (a, b) => (a && b ? (a / b).toFixed(2) : 'n/a');
   const s = med[TOOLS[0].name];
   if (!s) return;
   console.log('\ntargets:');
+  const b = med['smartftp before'];
+  if (b) console.log(`  this build / before: wall ${ratio(s.wall, b.wall)}, CPU ${ratio(s.cpu, b.cpu)}, peak RSS ${ratio(s.rss, b.rss)}`);
   if (WORK === 'big') {
     const { curl, 'lftp get': lftp } = med;
     console.log(`  wall <= curl's: ratio ${ratio(s.wall, curl?.wall)}, ${verdict(curl && s.wall <= curl.wall)}; <= lftp's: ratio ${ratio(s.wall, lftp?.wall)}, ${verdict(lftp && s.wall <= lftp.wall)}`);
     console.log(`  CPU <= 1.3 x curl's: ratio ${ratio(s.cpu, curl?.cpu)}, ${verdict(curl && s.cpu <= 1.3 * curl.cpu)}`);
     console.log(`  peak RSS < 80 MB: ${s.rss.toFixed(0)} MB, ${verdict(s.rss < 80)}`);
   } else if (WORK === 'many') {
-    const up = { smartftp: await startup(SMARTFTP), curl: await startup(['curl']), 'lftp mget': await startup(['lftp']) };
+    const up = { smartftp: await startup(SMARTFTP), curl: await startup(['curl']), 'lftp mget': await startup(['lftp']), ...(BEFORE ? { 'smartftp before': await startup(BEFORE) } : {}) };
     const perFile = (name) => (med[name] ? ((med[name].wall - up[name]) / count) * 1000 : undefined);
-    for (const name of Object.keys(up)) console.log(`  ${name}: start-up (--version) ${up[name].toFixed(3)} s, per file ${perFile(name)?.toFixed(1) ?? 'n/a'} ms`);
+    // The same tool fetching one file: what a 40th file adds beyond the first, start-up and all.
+    const one = await oneFile();
+    for (const name of Object.keys(up)) {
+      const marginal = med[name] && one[name] ? (((med[name].wall - one[name]) / (count - 1)) * 1000).toFixed(1) : 'n/a';
+      console.log(`  ${name}: start-up (--version) ${up[name].toFixed(3)} s, per file ${perFile(name)?.toFixed(1) ?? 'n/a'} ms; one file alone ${one[name]?.toFixed(3) ?? 'n/a'} s, each further file ${marginal} ms`);
+    }
     console.log(`  start-up < 0.15 s: ${verdict(up.smartftp < 0.15)}`);
     console.log(`  per file <= 1.5 x lftp's: ratio ${ratio(perFile('smartftp'), perFile('lftp mget'))}, ${verdict(perFile('smartftp') <= 1.5 * perFile('lftp mget'))}`);
   } else {
