@@ -222,7 +222,9 @@ function timed(argv) {
     child.on('exit', (code) => {
       running.delete(child);
       clearTimeout(timer);
-      const [wall, user, sys, rssKb] = fs.readFileSync(stats, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+      // GNU time puts "Command exited with non-zero status N" (or a signal) on a line before the figures.
+      const line = fs.readFileSync(stats, 'utf8').split('\n').find((l) => /^[\d.]+ [\d.]+ [\d.]+ \d+$/.test(l)) ?? 'NaN NaN NaN NaN';
+      const [wall, user, sys, rssKb] = line.split(' ').map(Number);
       fs.rmSync(dirname(stats), { recursive: true, force: true });
       resolve({ code, wall, cpu: user + sys, sys, rss: rssKb / 1024, stderr: stderr.slice(0, 300) });
     });

@@ -7,8 +7,9 @@
 // through libuv's thread pool; only the fsync, which waits for the disk, is not.
 
 import { createHash } from 'node:crypto';
-import { createReadStream, openSync, promises as fsp, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, fsync, futimesSync, openSync, promises as fsp, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { promisify } from 'node:util';
 import { LocalError } from '../director/errors.js';
 import { replaceFileSync } from '../util/atomic-write.js';
 import { BackgroundSync } from './background-sync.js';
@@ -79,15 +80,16 @@ export class PartialFile {
   /** Read the length and the record from the disk. */
   async look(): Promise<void> {
     try {
-      this.length = statSync(this.partPath).size;
+      // No exception for a missing file: building its stack trace cost more than the stat.
+      this.length = statSync(this.partPath, { throwIfNoEntry: false })?.size ?? 0;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw localFault(error, this.partPath);
-      this.length = 0;
+      throw localFault(error, this.partPath);
     }
     this.record = this.readRecord();
   }
 
   private readRecord(): PartialRecord | undefined {
+    if (!existsSync(this.recordPath)) return undefined;
     try {
       const data = JSON.parse(readFileSync(this.recordPath, 'utf8')) as PartialRecord;
       return data && data.version === 1 && typeof data.size === 'number' ? data : undefined;
@@ -205,8 +207,8 @@ export class PartialFile {
   /** The file already under the final name, if there is one: its size and modification time. */
   async finished(): Promise<{ size: number; mtimeMs: number } | undefined> {
     try {
-      const s = statSync(this.dest);
-      return s.isFile() ? { size: s.size, mtimeMs: s.mtimeMs } : undefined;
+      const s = statSync(this.dest, { throwIfNoEntry: false });
+      return s?.isFile() ? { size: s.size, mtimeMs: s.mtimeMs } : undefined;
     } catch {
       return undefined;
     }
@@ -222,15 +224,21 @@ export class PartialFile {
     try {
       await this.syncing?.settled();
       if (this.syncing?.error) throw this.syncing.error;
-      const handle = await fsp.open(this.partPath, 'r+');
+      // Only the fsync waits for the disk, in the thread pool; the rest are page-cache calls.
+      const fd = openSync(this.partPath, 'r+');
       try {
-        await handle.sync();
-        if (mtime) await handle.utimes(new Date(), new Date(mtime));
+        await promisify(fsync)(fd);
+        if (mtime) futimesSync(fd, new Date(), new Date(mtime));
       } finally {
-        await handle.close();
+        closeSync(fd);
       }
       renameSync(this.partPath, this.dest);
-      rmSync(this.recordPath, { force: true });
+      // The record is there in the usual case: unlink, rather than rm's lstat first.
+      try {
+        unlinkSync(this.recordPath);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
     } catch (error) {
       throw localFault(error, this.dest);
     }
