@@ -122,9 +122,14 @@ function stopServers() {
   }
 }
 const running = new Set();
+const killGroup = (child) => {
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {}
+};
 const made = [];
 process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
+  for (const child of running) killGroup(child);
   stopServers();
   for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -214,11 +219,12 @@ function ariaList(urls, out, names) {
 function timed(argv) {
   const stats = `${fs.mkdtempSync('/tmp/bench-peers-time-')}/t`;
   return new Promise((resolve) => {
-    const child = spawn('/usr/bin/time', ['-f', '%e %U %S %M', '-o', stats, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Its own process group: a run over --cap is killed with the tool under GNU time, not only time.
+    const child = spawn('/usr/bin/time', ['-f', '%e %U %S %M', '-o', stats, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     running.add(child);
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), CAP_MS);
+    const timer = setTimeout(() => killGroup(child), CAP_MS);
     child.on('exit', (code) => {
       running.delete(child);
       clearTimeout(timer);
@@ -270,6 +276,12 @@ try {
       const r = await timed(tool.argv(urls, out, names));
       const got = r.code === 0 ? treeDigest(out, names) : undefined;
       const ok = got === expected;
+      if (Number.isNaN(r.wall)) {
+        console.log(`run ${run + 1} ${tool.name}: killed after the ${values.cap} s cap: not counted`);
+        fs.rmSync(out, { recursive: true, force: true });
+        fs.rmSync(`${out}.state`, { recursive: true, force: true });
+        continue;
+      }
       console.log(`run ${run + 1} ${tool.name}: ${r.wall.toFixed(2)} s wall, ${r.cpu.toFixed(2)} s CPU (sys ${r.sys.toFixed(2)}), ${r.rss.toFixed(0)} MB peak RSS, exit ${r.code}${ok ? ', sha256 ok' : `, WRONG (${r.stderr.trim() || 'digest differs'}): not counted`}`);
       if (ok) results.get(tool.name).push(r);
       fs.rmSync(out, { recursive: true, force: true });
