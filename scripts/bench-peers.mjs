@@ -200,7 +200,7 @@ const TOOLS_BY_WORK = {
   tree: [
     { name: 'smartftp -j 8', argv: (u, out) => smartftp('-r', '-j', '8', '--mirror', u[0], '--mirror', u[1], '--state-dir', `${out}.state`, '-d', out, 'tree') },
     { name: 'lftp mirror -P 8', argv: (u, out) => ['lftp', '-c', `mirror -P 8 ${u[0]}/tree ${out}`] },
-    { name: 'aria2c -j 8', argv: (u, out, names) => ['aria2c', '-q', '-j', '8', '-d', out, '-i', ariaList(u, out, names)] },
+    { name: 'aria2c -j 8', prepare: ariaList, argv: (u, out) => ['aria2c', '-q', '-j', '8', '-d', out, '-i', `${out}.aria2`] },
   ],
 };
 const TOOLS = TOOLS_BY_WORK[WORK];
@@ -209,10 +209,9 @@ if (BEFORE) {
   TOOLS.push({ name: 'smartftp before', argv: (...a) => [...BEFORE, ...ours.argv(...a).slice(SMARTFTP.length)] });
 }
 
+/** aria2c's input file: each file's URL on both mirrors, TAB-separated, and where it goes. */
 function ariaList(urls, out, names) {
-  const list = `${out}.aria2`;
-  fs.writeFileSync(list, names.map((n) => `${urls.map((u) => `${u}/tree/${n}`).join('\t')}\n  out=${n}\n`).join(''));
-  return list;
+  fs.writeFileSync(`${out}.aria2`, names.map((n) => `${urls.map((u) => `${u}/tree/${n}`).join('\t')}\n  out=${n}\n`).join(''));
 }
 
 /** One run under GNU time: wall, CPU (user+sys) and peak RSS of the child and what it waited for. */
@@ -272,6 +271,7 @@ try {
       const tool = TOOLS[(run + k) % TOOLS.length];
       const out = join(outBase, `${run}-${k}`);
       fs.mkdirSync(out);
+      tool.prepare?.(urls, out, names);
       spawnSync('sync');
       const r = await timed(tool.argv(urls, out, names));
       const got = r.code === 0 ? treeDigest(out, names) : undefined;
@@ -286,6 +286,7 @@ try {
       if (ok) results.get(tool.name).push(r);
       fs.rmSync(out, { recursive: true, force: true });
       fs.rmSync(`${out}.state`, { recursive: true, force: true });
+      fs.rmSync(`${out}.aria2`, { force: true });
     }
   }
 
