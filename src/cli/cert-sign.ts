@@ -7,9 +7,9 @@ import { CertificateError, formatProblem, parseCertificate, type Problem } from 
 import { generateSigningKey, lineOfTopKey, readPrivateKey, SIGNATURE_SUFFIX, signBytes, verifyBytes } from '../certificate/signing.js';
 import type { Certificate } from '../certificate/types.js';
 import { EXIT } from './exit-codes.js';
+import { DEFAULT_KEY_FILE } from './key-file.js';
 import { readPublicKeyArg } from './load-cert.js';
 
-export const DEFAULT_KEY_FILE = 'smartftp-signing.key';
 
 /** A message for the user and the exit code that goes with it. */
 class Stop extends Error {

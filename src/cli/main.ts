@@ -1,4 +1,6 @@
-// The command line: commander wiring only; each command lives in its own file.
+// The command line: commander wiring only; each command lives in its own file, imported only when
+// that command runs, so that --help, --version and a small `get` do not load the benchmark, the
+// emulator or the signing code (module loading was most of the start-up time).
 
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
@@ -7,17 +9,12 @@ import type { BenchOptions } from '../bench/options.js';
 import { quietOnBrokenPipe } from '../ui/pipes.js';
 import { maskPasswords } from '../util/safe-text.js';
 import { collect, durationArg, listOfNumbers, rateArg, sha256Arg, wholeNumber } from './args.js';
-import { runCertCheck } from './cert.js';
 import type { CertInitOptions } from './cert-init.js';
-import { runCertKeygen, runCertSign, runCertVerify, DEFAULT_KEY_FILE } from './cert-sign.js';
 import { EXIT } from './exit-codes.js';
-import { runGet, type GetOptions } from './get.js';
+import type { GetOptions } from './get.js';
+import { DEFAULT_KEY_FILE } from './key-file.js';
 import type { MirrorsOptions } from './mirrors.js';
 import type { ServeOptions } from './serve.js';
-
-// Commands other than get are imported when run: the emulator, the benchmark and the prober are
-// much of the start-up time of every `get` (importing main.js took 0.81 s, get.js alone 0.52 s: best
-// of five each, on a loaded two-core machine).
 
 /** package.json's version, read at run time: it sits two levels above both src/cli/ and dist/cli/. */
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -79,7 +76,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--dry-run', 'say which mirrors each file would come from, and fetch nothing')
     .addOption(noStateOption())
     .addOption(stateDirOption())
-    .action(async (paths: string[], options: GetOptions) => setCode(await runGet(paths, options)));
+    .action(async (paths: string[], options: GetOptions) => setCode(await (await import('./get.js')).runGet(paths, options)));
 
   program
     .command('mirrors')
@@ -134,7 +131,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .description('validate a certificate; every problem is reported with file, line and key')
     .argument('<file>')
     .option('--json', 'print the validated certificate as JSON')
-    .action(async (file: string, options: { json?: boolean }) => setCode(await runCertCheck(file, options)));
+    .action(async (file: string, options: { json?: boolean }) => setCode(await (await import('./cert.js')).runCertCheck(file, options)));
   cert
     .command('init')
     .description('write a certificate from mirror base URLs: each mirror is tried first (login, base directory, latency, TLS) and kept with a comment saying what was found')
@@ -148,21 +145,21 @@ function buildProgram(setCode: (code: number) => void): Command {
     .description('make an Ed25519 key pair: the private key to a file (mode 0600), the signing_key line to paste into the certificate on stdout')
     .option('--out <keyfile>', `where the private key goes; the public key goes to KEYFILE.pub (default ${DEFAULT_KEY_FILE})`)
     .option('--force', 'replace an existing key file')
-    .action(async (options: { out?: string; force?: boolean }) => setCode(await runCertKeygen(options)));
+    .action(async (options: { out?: string; force?: boolean }) => setCode(await (await import('./cert-sign.js')).runCertKeygen(options)));
   cert
     .command('sign')
     .description('sign the exact bytes of a certificate: writes FILE.sig beside it')
     .argument('<file>')
     .requiredOption('--key <keyfile>', 'the private key file from cert keygen')
     .option('--out <sigfile>', 'where the signature goes (default FILE.sig)')
-    .action(async (file: string, options: { key: string; out?: string }) => setCode(await runCertSign(file, options)));
+    .action(async (file: string, options: { key: string; out?: string }) => setCode(await (await import('./cert-sign.js')).runCertSign(file, options)));
   cert
     .command('verify')
     .description("check FILE.sig against the certificate's signing_key (or --key); exit 2 when it does not verify")
     .argument('<file>')
     .option('--key <pub>', 'ed25519:BASE64, or a file holding it (default: the signing_key in FILE)')
     .option('--sig <sigfile>', 'the signature file (default FILE.sig)')
-    .action(async (file: string, options: { key?: string; sig?: string }) => setCode(await runCertVerify(file, options)));
+    .action(async (file: string, options: { key?: string; sig?: string }) => setCode(await (await import('./cert-sign.js')).runCertVerify(file, options)));
 
   return program;
 }
