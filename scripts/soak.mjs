@@ -182,8 +182,8 @@ async function within(promise, ms) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The tree: mixed sizes with the edges (0 B, 1 B, around the 64 KiB overlap, the largest), unique
-// base names in a few subdirectories (get -d keeps base names only).
+// The tree: mixed sizes with the edges (0 B, 1 B, around the 64 KiB overlap, the largest), in a
+// few subdirectories (get -i -d keeps each file's path under -d).
 
 function makeSizes(n, maxSize, rnd) {
   const edges = [0, 1, 64 * KiB - 1, 64 * KiB, 64 * KiB + 1, maxSize - 1];
@@ -1095,7 +1095,7 @@ while (true) {
     const code = await runOnce([...pendingPaths], stats.runs, Math.max(10_000, Math.min(RUN_TIMEOUT_MS, left)));
     if (code === 'timeout') stats.hungRuns++;
     stats.exitCodes[code] = (stats.exitCodes[code] ?? 0) + 1;
-    for (const p of [...pendingPaths]) if (fs.existsSync(join(outDir, basename(p)))) pendingPaths.delete(p);
+    for (const p of [...pendingPaths]) if (fs.existsSync(join(outDir, p))) pendingPaths.delete(p);
     say(`${stamp()} run ${stats.runs} (round ${round}) exit ${code}: ${before - pendingPaths.size} files completed, ${pendingPaths.size} left`);
     if (pendingPaths.size > 0 && pendingPaths.size === before) await sleep(1_000); // every mirror down: not a busy loop
   }
@@ -1103,7 +1103,7 @@ while (true) {
   let wrong = 0;
   let missing = 0;
   for (const f of tree) {
-    const dest = join(outDir, basename(f.path));
+    const dest = join(outDir, f.path);
     if (!fs.existsSync(dest)) {
       missing++;
       continue;

@@ -95,7 +95,9 @@ export async function runGet(paths: string[], options: GetOptions): Promise<numb
     return EXIT.usage;
   }
   // Before any connection: a bad name could inject an FTP command or write outside -d DIR.
-  const { dests, problems } = checkRemoteNames(wanted.names, { output: options.output, dir: options.dir }, (i) => wanted.where[i]);
+  // Several files, or a list, keep their remote paths under -d: the same place whatever subset a re-run names.
+  const keepDirs = !!options.inputFile || paths.length > 1;
+  const { dests, problems } = checkRemoteNames(wanted.names, { output: options.output, dir: options.dir, keepDirs }, (i) => wanted.where[i]);
   if (problems.length > 0) {
     for (const problem of problems) reporter.note(`smartftp get: ${problem}`);
     return EXIT.usage;

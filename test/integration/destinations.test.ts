@@ -1,5 +1,5 @@
-// Where several files go with -d: they keep the directories they do not all share, so two files
-// with the same base name in different directories are fetched in one run (paths and -i alike).
+// Where several files go with -d: each keeps its remote path under DIR, so two files with the same
+// base name in different directories are fetched in one run (paths and -i alike).
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { content, runCli, sha256, sha256File, writeCert } from '../helpers/fixtu
 
 const t = cleanupAfterEach();
 
-it('get pub/a/x.bin pub/b/x.bin -i LIST -d OUT: each file under the directories it does not share with the others', async () => {
+it('get rel/a/x.bin rel/b/x.bin -i LIST -d OUT: each file under its remote path; one path alone goes straight into OUT', async () => {
   const files = { 'pub/rel/a/x.bin': content(70_000, 1), 'pub/rel/b/x.bin': content(80_000, 2), 'pub/rel/b/c/y.bin': content(90_000, 3) };
   const [root] = t.roots(1, files);
   const server = t.track(await startFtpServer({ root: root! }));
@@ -21,7 +21,10 @@ it('get pub/a/x.bin pub/b/x.bin -i LIST -d OUT: each file under the directories 
   const out = join(dir, 'out');
   const run = runCli(['get', 'rel/a/x.bin', '/rel/b/x.bin', '-i', list, '--cert', cert, '-d', out, '--json', '--no-state']);
   expect(await run.exit).toBe(0);
-  expect(sha256File(join(out, 'a/x.bin'))).toBe(sha256(files['pub/rel/a/x.bin']));
-  expect(sha256File(join(out, 'b/x.bin'))).toBe(sha256(files['pub/rel/b/x.bin']));
-  expect(sha256File(join(out, 'b/c/y.bin'))).toBe(sha256(files['pub/rel/b/c/y.bin']));
+  expect(sha256File(join(out, 'rel/a/x.bin'))).toBe(sha256(files['pub/rel/a/x.bin']));
+  expect(sha256File(join(out, 'rel/b/x.bin'))).toBe(sha256(files['pub/rel/b/x.bin']));
+  expect(sha256File(join(out, 'rel/b/c/y.bin'))).toBe(sha256(files['pub/rel/b/c/y.bin']));
+  const one = runCli(['get', 'rel/b/c/y.bin', '--cert', cert, '-d', join(dir, 'one'), '--json', '--no-state']);
+  expect(await one.exit).toBe(0);
+  expect(sha256File(join(dir, 'one', 'y.bin'))).toBe(sha256(files['pub/rel/b/c/y.bin']));
 });
