@@ -18,6 +18,7 @@ import { RateLimit } from './rate-limit.js';
 import type { StallLimits } from '../ftp/watchdog.js';
 import type { EventSink, SmartEvent } from '../ui/events.js';
 import type { PolicyName } from '../certificate/types.js';
+import { localErrorText } from '../util/local-error-text.js';
 
 /** The adaptive stall limit never goes below this (ms): a loaded machine pauses too. */
 export const ADAPTIVE_STALL_FLOOR_MS = 2000;
@@ -231,7 +232,8 @@ export class ServiceClient {
         }),
       );
     } catch (error) {
-      this.options.events({ type: 'warning', message: `could not save state in ${store.dir}: ${(error as Error).message}` });
+      const path = (error as NodeJS.ErrnoException).path ?? store.dir;
+      this.options.events({ type: 'warning', message: `could not save what was measured: ${localErrorText(error, path)} (or give --state-dir DIR, or --no-state)` });
     }
   }
 }

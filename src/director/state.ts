@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { MirrorSpec } from '../certificate/types.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { localErrorText } from '../util/local-error-text.js';
 import { emptyStats, type MirrorStats, type StatsBook } from './stats.js';
 
 export const STATE_VERSION = 1;
@@ -73,7 +74,7 @@ export class StateStore {
       text = await fsp.readFile(path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: undefined };
-      return { state: undefined, warning: `state file ${path} unreadable (${(error as Error).message}); starting fresh` };
+      return { state: undefined, warning: `state file ${localErrorText(error, path, 'read')}; starting fresh without what was measured` };
     }
     let data: ServiceState;
     try {

@@ -9,6 +9,8 @@ import { closeSync, createReadStream, openSync, promises as fsp, readSync, write
 import { dirname } from 'node:path';
 import { LocalError } from '../director/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { errnoCode, localErrorText } from '../util/local-error-text.js';
+import { makeDirs } from '../util/make-dirs.js';
 
 /** What the record says of the bytes in the .part. */
 export interface PartialRecord {
@@ -23,9 +25,7 @@ export interface PartialRecord {
 
 /** Turn an OS error on a local file into a LocalError that stops the run. */
 export function localFault(error: unknown, what: string): LocalError {
-  const e = error as NodeJS.ErrnoException;
-  const reason = e?.code === 'ENOSPC' ? 'no space left on device' : e?.code === 'EACCES' || e?.code === 'EPERM' ? 'permission denied' : e?.message ?? String(error);
-  return new LocalError(`${what}: ${reason}`, { cause: error, code: e?.code });
+  return new LocalError(localErrorText(error, what), { cause: error, code: errnoCode(error) });
 }
 
 /** An open .part: positional writes that keep the PartialFile's length up to date. */
@@ -64,7 +64,7 @@ export class PartialFile {
   /** Make the destination's directory and look at what a previous run left. */
   async open(): Promise<void> {
     try {
-      await fsp.mkdir(dirname(this.dest), { recursive: true });
+      await makeDirs(dirname(this.dest));
     } catch (error) {
       throw localFault(error, dirname(this.dest));
     }
