@@ -133,6 +133,19 @@ export function recordFault(s: MirrorStats, kind: ErrorKind, now: number): void 
   s.weight = 0;
 }
 
+/** A mirror's fault record at one moment, to go back to when its later faults are forgiven. */
+export type FaultMark = Pick<MirrorStats, 'failures' | 'cooldownUntil'>;
+
+export function faultMark(s: MirrorStats): FaultMark {
+  return { failures: [...s.failures], cooldownUntil: s.cooldownUntil };
+}
+
+/** Take back the faults recorded since `mark` (its figures, measured meanwhile, stay). */
+export function forgiveSince(s: MirrorStats, mark: FaultMark): void {
+  s.failures = [...mark.failures];
+  s.cooldownUntil = mark.cooldownUntil;
+}
+
 export function inCooldown(s: MirrorStats | undefined, now: number): boolean {
   return !!s && s.cooldownUntil > now;
 }

@@ -265,7 +265,7 @@ export class DownloadRequest implements Request<DownloadResult> {
     // Two mirrors with the very same other bytes: the checksum given is the odd one out.
     const other = this.wrongSums.get(actual);
     if (other !== undefined && other !== mirror.name) {
-      throw new LocalError(`--sha256 ${expected} was given, but ${other} and ${mirror.name} both sent a copy whose sha256 is ${actual}: the checksum given is probably wrong`);
+      throw new LocalError(`--sha256 ${expected} was given, but ${other} and ${mirror.name} both sent a copy whose sha256 is ${actual}: the checksum given is probably wrong`, { forgive: [other] });
     }
     this.wrongSums.set(actual, mirror.name);
     throw new RequestError('mismatch', `sha256 ${actual} after ${mirror.name}, expected ${expected}`);

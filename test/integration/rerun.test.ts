@@ -83,6 +83,28 @@ describe('re-runs', () => {
     expect(readFileSync(join(dir, 'f2.bin.part')).length).toBe(0);
   });
 
+  it("a wrong --sha256 is the user's mistake: the saved state keeps no fault or cooldown of either mirror, and the next run fetches from the first", async () => {
+    const { dir, get } = await twoMirrors();
+    const state = join(dir, 'state');
+    const stateFile = join(state, 'test.smartftp.json');
+    const wrong = 'cd'.repeat(32);
+    const run = await get(['f3.bin', '--sha256', wrong, '--state-dir', state]);
+    expect(run.code).toBe(3);
+    const error = run.events.find((e) => e.type === 'error')!;
+    expect(error.message).toBe(`--sha256 ${wrong} was given, but m1 and m2 both sent a copy whose sha256 is ${sha256(files['pub/f3.bin']!)}: the checksum given is probably wrong`);
+    // m1's copy was judged on its own first (a failover), before m2's identical one showed whose mistake it was.
+    expect(ofType(run.events, 'failover').map((e) => [e.mirror, e.kind])).toEqual([['m1', 'mismatch']]);
+    const saved = JSON.parse(readFileSync(stateFile, 'utf8'));
+    for (const m of ['m1', 'm2']) expect(saved.stats[m], m).toMatchObject({ failures: [], cooldownUntil: 0 });
+
+    // Under the ordered policy a cooled-down m1 would be passed over for m2.
+    const next = await get(['f3.bin', '--sha256', sha256(files['pub/f3.bin']!), '--state-dir', state]);
+    expect(next.code).toBe(0);
+    expect(ofType(next.events, 'failover')).toEqual([]);
+    expect(ofType(next.events, 'done')[0]!.bytesByMirror).toEqual({ m1: files['pub/f3.bin']!.length });
+    expect(sha256File(join(dir, 'f3.bin'))).toBe(sha256(files['pub/f3.bin']!));
+  });
+
   it('with the sha256 given, a complete file is skipped without connecting', async () => {
     const { servers, get } = await twoMirrors();
     expect((await get(['f1.bin'])).code).toBe(0);
