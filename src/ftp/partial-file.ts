@@ -109,9 +109,12 @@ export class PartialFile {
     return !!r && r.remotePath === remotePath && (r.service === undefined || r.service === service);
   }
 
-  /** Move the .part and its record out of the way, kept (renamed, never deleted); returns the new name. */
+  /**
+   * Move the .part and its record out of the way, kept (renamed); returns the new name. One name
+   * per file, so re-runs keep only the latest set-aside copy rather than piling them up.
+   */
   async setAside(): Promise<string> {
-    const aside = `${this.partPath}.aside-${Date.now()}`;
+    const aside = `${this.partPath}.aside`;
     try {
       await fsp.rename(this.partPath, aside);
       await fsp.rm(this.recordPath, { force: true });

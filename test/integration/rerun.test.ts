@@ -1,7 +1,8 @@
 // Safe, cheap re-runs: a file already complete (the mirror's size and time, or the sha256 given) is
 // skipped and said to be; --force fetches it again. Counted at the servers.
 
-import { readFileSync, readdirSync, utimesSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startFtpServer } from '../../src/emulator/server.js';
@@ -103,6 +104,23 @@ describe('re-runs', () => {
     expect(ofType(next.events, 'failover')).toEqual([]);
     expect(ofType(next.events, 'done')[0]!.bytesByMirror).toEqual({ m1: files['pub/f3.bin']!.length });
     expect(sha256File(join(dir, 'f3.bin'))).toBe(sha256(files['pub/f3.bin']!));
+  });
+
+  it("a killed run's temporary files (state file, .part record) are removed by the next write of the same file; a running process's and the user's stay", async () => {
+    const { dir, get } = await twoMirrors();
+    const state = join(dir, 'state');
+    mkdirSync(state);
+    // The pid of a process that has exited: what a run killed mid-write leaves in the name.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const stale = [join(state, `test.smartftp.json.${dead}.tmp`), join(dir, `f4.bin.part.json.${dead}.tmp`)];
+    const kept = [join(state, `test.smartftp.json.${process.pid}.tmp`), join(dir, `notes.${dead}.tmp`), join(dir, `f4.bin.part.json.x${dead}.tmp`)];
+    for (const f of [...stale, ...kept]) writeFileSync(f, '{"half": ');
+    const run = await get(['f4.bin', '--state-dir', state]);
+    expect(run.code).toBe(0);
+    expect(sha256File(join(dir, 'f4.bin'))).toBe(sha256(files['pub/f4.bin']!));
+    expect(stale.filter((f) => existsSync(f))).toEqual([]);
+    expect(kept.filter((f) => existsSync(f))).toEqual(kept);
+    expect(JSON.parse(readFileSync(join(state, 'test.smartftp.json'), 'utf8')).service).toBe('test.smartftp');
   });
 
   it('with the sha256 given, a complete file is skipped without connecting', async () => {
