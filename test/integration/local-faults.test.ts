@@ -27,42 +27,54 @@ function canMount(): boolean {
   }
 }
 
+/** In a describe: one mirror serving `files`, and a tmpfs of our own when mount options are given; all gone afterwards. */
+function oneMirror(files: Record<string, Buffer>, mountOptions?: string) {
+  const f = {
+    dirs: [] as string[],
+    server: undefined as unknown as FtpServerHandle,
+    mnt: '',
+    /** A work directory with a certificate of `service` naming the one mirror, and an empty state dir. */
+    work(service: string): { work: string; cert: string; state: string } {
+      const work = tempDir();
+      f.dirs.push(work);
+      const cert = join(work, 'mirrors.yaml');
+      writeFileSync(cert, `service: ${service}\ndirector:\n  policy: ordered\nmirrors:\n  - url: ${f.server.url}pub\n    name: m1\n`);
+      const state = join(work, 'state');
+      mkdirSync(state);
+      return { work, cert, state };
+    },
+  };
+  beforeAll(async () => {
+    const roots = mirrorRoots(1, files);
+    f.dirs.push(...roots);
+    f.server = await startFtpServer({ root: roots[0]! });
+    if (mountOptions === undefined) return;
+    f.mnt = tempDir('smartftp-mnt-');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', mountOptions, 'tmpfs', f.mnt]);
+  });
+  afterAll(async () => {
+    await f.server.close();
+    try {
+      if (f.mnt) execFileSync('umount', [f.mnt]);
+    } catch {
+      /* already gone */
+    }
+    removeAll([...f.dirs, f.mnt].filter(Boolean));
+  });
+  return f;
+}
+
 const mountable = canMount();
 if (!mountable) console.warn('cannot mount a tmpfs here (needs root): skipping the full-disk test');
 
 describe.runIf(mountable)('a full disk', () => {
-  const dirs: string[] = [];
-  let server: FtpServerHandle;
-  let mnt: string;
   const data = content(6 * MiB, 31);
-
-  beforeAll(async () => {
-    const roots = mirrorRoots(1, { 'pub/big.bin': data });
-    dirs.push(...roots);
-    server = await startFtpServer({ root: roots[0]! });
-    mnt = tempDir('smartftp-full-');
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt]);
-  });
-
-  afterAll(async () => {
-    await server.close();
-    try {
-      execFileSync('umount', [mnt]);
-    } catch {
-      /* already gone */
-    }
-    removeAll([...dirs, mnt]);
-  });
+  const f = oneMirror({ 'pub/big.bin': data }, 'size=4m');
 
   it('stops with exit 3, keeps the .part and the state, and the next run (with room) resumes', async () => {
-    const work = tempDir();
-    dirs.push(work);
-    const cert = join(work, 'mirrors.yaml');
-    writeFileSync(cert, `service: disk.test\ndirector:\n  policy: ordered\nmirrors:\n  - url: ${server.url}pub\n    name: m1\n`);
-    const state = join(work, 'state');
-    mkdirSync(state);
+    const { cert, state } = f.work('disk.test');
     writeFileSync(join(state, 'disk.test.json'), JSON.stringify({ version: 1, service: 'disk.test', savedAt: '', mirrors: [], stats: {} }));
-    const out = join(mnt, 'out');
+    const out = join(f.mnt, 'out');
 
     const run = runCli(['get', 'big.bin', '--cert', cert, '-d', out, '--state-dir', state, '--json']);
     expect(await run.exit).toBe(3);
@@ -75,7 +87,7 @@ describe.runIf(mountable)('a full disk', () => {
     const saved = JSON.parse(readFileSync(join(state, 'disk.test.json'), 'utf8'));
     expect(saved.stats.m1.failures).toEqual([]);
 
-    execFileSync('mount', ['-o', 'remount,size=16m', mnt]);
+    execFileSync('mount', ['-o', 'remount,size=16m', f.mnt]);
     const again = runCli(['get', 'big.bin', '--cert', cert, '-d', out, '--state-dir', state, '--json']);
     expect(await again.exit).toBe(0);
     expect(sha256File(join(out, 'big.bin'))).toBe(sha256(data));
@@ -100,32 +112,15 @@ const droppable = canDropPrivileges();
 if (!droppable) console.warn('cannot run as nobody here (needs root and setpriv): skipping the permission tests');
 
 describe.runIf(droppable)('permissions (the CLI run as nobody)', () => {
-  const dirs: string[] = [];
-  let server: FtpServerHandle;
   const data = content(3 * MiB, 32);
-
-  beforeAll(async () => {
-    const roots = mirrorRoots(1, { 'pub/big.bin': data });
-    dirs.push(...roots);
-    server = await startFtpServer({ root: roots[0]! });
-  });
-
-  afterAll(async () => {
-    await server.close();
-    removeAll(dirs);
-  });
+  const f = oneMirror({ 'pub/big.bin': data });
 
   /** Run as nobody, with a HOME of its own (root's ~/.netrc is not nobody's to read). */
   const asNobody = (work: string) => ({ asUser: NOBODY, env: { HOME: work } });
 
   /** A directory nobody owns, holding a certificate for the one mirror and a state dir. */
   function nobodysWork(): { work: string; cert: string; state: string } {
-    const work = tempDir();
-    dirs.push(work);
-    const cert = join(work, 'mirrors.yaml');
-    writeFileSync(cert, `service: perm.test\ndirector:\n  policy: ordered\nmirrors:\n  - url: ${server.url}pub\n    name: m1\n`);
-    const state = join(work, 'state');
-    mkdirSync(state);
+    const { work, cert, state } = f.work('perm.test');
     for (const p of [work, cert, state]) chownSync(p, NOBODY, NOBODY);
     chmodSync(work, 0o755);
     return { work, cert, state };
@@ -213,42 +208,16 @@ describe.runIf(droppable)('permissions (the CLI run as nobody)', () => {
 });
 
 describe.runIf(mountable)('a read-only file system, and a place where no directory can be made', () => {
-  const dirs: string[] = [];
-  let server: FtpServerHandle;
-  let ro: string;
   const data = content(MiB, 33);
+  const f = oneMirror({ 'pub/f.bin': data }, 'ro,size=1m');
 
-  beforeAll(async () => {
-    const roots = mirrorRoots(1, { 'pub/f.bin': data });
-    dirs.push(...roots);
-    server = await startFtpServer({ root: roots[0]! });
-    ro = tempDir('smartftp-ro-');
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', ro]);
-  });
-
-  afterAll(async () => {
-    await server.close();
-    try {
-      execFileSync('umount', [ro]);
-    } catch {
-      /* already gone */
-    }
-    removeAll([...dirs, ro]);
-  });
-
-  function certFile(): { cert: string; state: string } {
-    const work = tempDir();
-    dirs.push(work);
-    const cert = join(work, 'mirrors.yaml');
-    writeFileSync(cert, `service: ro.test\nmirrors:\n  - url: ${server.url}pub\n    name: m1\n`);
-    return { cert, state: join(work, 'state') };
-  }
+  const certFile = () => f.work('ro.test');
 
   it('-d on a read-only file system: exit 3, "read-only file system" and what to do', async () => {
     const { cert, state } = certFile();
-    const run = runCli(['get', 'f.bin', '--cert', cert, '-d', join(ro, 'out'), '--state-dir', state]);
+    const run = runCli(['get', 'f.bin', '--cert', cert, '-d', join(f.mnt, 'out'), '--state-dir', state]);
     expect(await run.exit).toBe(3);
-    expect(run.stderr().trim()).toBe(`smartftp get: -d ${join(ro, 'out')}: ${ro}: read-only file system; choose a destination on a writable file system`);
+    expect(run.stderr().trim()).toBe(`smartftp get: -d ${join(f.mnt, 'out')}: ${f.mnt}: read-only file system; choose a destination on a writable file system`);
   });
 
   it('-d under /proc, where mkdir answers ENOENT: exit 3 at once (Node 20 recursive mkdir would spin forever), no partial file claimed', async () => {
