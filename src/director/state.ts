@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { MirrorSpec } from '../certificate/types.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { localErrorText } from '../util/local-error-text.js';
+import { makeDirs } from '../util/make-dirs.js';
 import { emptyStats, type MirrorStats, type StatsBook } from './stats.js';
 
 export const STATE_VERSION = 1;
@@ -91,7 +92,7 @@ export class StateStore {
   }
 
   async save(state: ServiceState): Promise<void> {
-    await fsp.mkdir(this.dir, { recursive: true });
+    await makeDirs(this.dir);
     await writeFileAtomic(this.path(state.service), JSON.stringify(state, null, 2) + '\n');
   }
 }

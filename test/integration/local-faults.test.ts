@@ -220,6 +220,24 @@ describe.runIf(mountable)('a read-only file system, and a place where no directo
     expect(run.stderr().trim()).toBe(`smartftp get: -d ${join(f.mnt, 'out')}: ${f.mnt}: read-only file system; choose a destination on a writable file system`);
   });
 
+  it('--state-dir on a read-only file system, or under /proc: the file still comes (exit 0), with a warning that says what to do', async () => {
+    const { cert, work } = certFile();
+    for (const state of [join(f.mnt, 'state'), '/proc/smartftp-test-no-such-dir/state']) {
+      const out = join(work, 'out');
+      const run = runCli(['get', 'f.bin', '--cert', cert, '-d', out, '--state-dir', state, '--json', '--force']);
+      const timer = setTimeout(() => run.child.kill('SIGKILL'), 20_000); // Node's recursive mkdir spun forever here
+      const code = await run.exit;
+      clearTimeout(timer);
+      expect(code, run.stderr()).toBe(0);
+      expect(sha256File(join(out, 'f.bin'))).toBe(sha256(data));
+      // The path is the level that could not be made: the state dir itself, or the missing one under /proc.
+      const [where, why] = state.startsWith('/proc')
+        ? ['/proc/smartftp-test-no-such-dir', 'no such file or directory; it cannot be created there: choose another place']
+        : [state, 'read-only file system; choose a destination on a writable file system'];
+      expect(run.events.filter((e) => e.type === 'warning').map((e) => e.message)).toEqual([`could not save what was measured: ${where}: ${why} (or give --state-dir DIR, or --no-state)`]);
+    }
+  });
+
   it('-d under /proc, where mkdir answers ENOENT: exit 3 at once (Node 20 recursive mkdir would spin forever), no partial file claimed', async () => {
     const { cert, state } = certFile();
     const dir = '/proc/smartftp-test-no-such-dir/out';
