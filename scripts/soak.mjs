@@ -50,6 +50,7 @@ const USAGE = `usage: node scripts/soak.mjs [options]
   --faults LIST       fault kinds to inject (default all: ${ALL_KINDS.join(',')})
   --max-runs N        smartftp runs per round at most (default 60)
   --settle-minutes M  after the faults stop, at most this long to complete the round (default 5)
+  --no-checksums      publish no SHA256SUMS (then only sizes and overlaps guard against spoiled copies)
   --log FILE          also write every line printed, and every JSON event, to FILE
   --keep              keep the temp directory (trees, downloads, events)`;
 
@@ -76,6 +77,7 @@ try {
       'settle-minutes': { type: 'string', default: '5' },
       log: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      'no-checksums': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   }).values;
@@ -105,6 +107,7 @@ const opt = {
   maxRuns: num('max-runs', 1, 10_000),
   settleMinutes: num('settle-minutes', 0.1, 60, false),
   keep: parsed.keep,
+  checksums: !parsed['no-checksums'],
 };
 const interval = /^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$/.exec(parsed.interval);
 if (!interval || Number(interval[1]) < 0.2 || Number(interval[2]) < Number(interval[1]) || Number(interval[2]) > 600) fail(`--interval must look like 1-5 (seconds, from 0.2), got ${parsed.interval}`);
@@ -605,9 +608,20 @@ for (const f of tree) {
   origSha.set(f.path, writeSampleFile(p, f.size, f.seed));
   fs.chmodSync(p, 0o644);
 }
+// Each directory's SHA256SUMS, as release trees publish them (named in the certificate).
+const published = [];
+if (opt.checksums) {
+  const byDir = new Map();
+  for (const f of tree) byDir.set(dirname(f.path), [...(byDir.get(dirname(f.path)) ?? []), f.path]);
+  for (const [dir, paths] of byDir) {
+    const path = join(dir, 'SHA256SUMS');
+    fs.writeFileSync(join(origDir, path), paths.map((p) => `${origSha.get(p)}  ${basename(p)}\n`).join(''), { mode: 0o644 });
+    published.push(path);
+  }
+}
 const mirrors = [];
 function linkTree(root) {
-  for (const f of tree) {
+  for (const f of [...tree, ...published.map((path) => ({ path }))]) {
     const p = join(root, f.path);
     fs.mkdirSync(dirname(p), { recursive: true, mode: 0o755 });
     fs.linkSync(join(origDir, f.path), p);
@@ -651,6 +665,7 @@ fs.writeFileSync(
     '  policy: ranked',
     `  stall_timeout: ${STALL_TIMEOUT_S}s`,
     '  connect_timeout: 5s',
+    ...(opt.checksums ? ['checksums: SHA256SUMS'] : []),
     'mirrors:',
     ...mirrors.flatMap((m) => [`  - url: ${m.url}`, `    name: ${m.name}`, '    max_connections: 4']),
   ].join('\n') + '\n',
@@ -1133,7 +1148,7 @@ const lines = [];
 const p = (s = '') => lines.push(s);
 p('');
 p('== soak summary');
-p(`configuration: seed ${opt.seed}; ${mirrors.map((m) => `${m.name} (${m.kind === 'embedded' ? `embedded, ${fmtBytes(m.rate)}/s` : `vsftpd, ${fmtBytes(VS_RATE)}/s per session`})`).join(', ')}${vsNote ? `; ${vsNote}` : ''}`);
+p(`configuration: seed ${opt.seed}; ${mirrors.map((m) => `${m.name} (${m.kind === 'embedded' ? `embedded, ${fmtBytes(m.rate)}/s` : `vsftpd, ${fmtBytes(VS_RATE)}/s per session`})`).join(', ')}${vsNote ? `; ${vsNote}` : ''}; checksums: ${opt.checksums ? 'SHA256SUMS in every directory' : 'none published'}`);
 p(`  tree ${tree.length} files, ${fmtBytes(treeBytes)} (${treeBytes} bytes); -j ${opt.jobs}; faults every ${opt.interval[0]}-${opt.interval[1]} s for ${opt.minutes} min (max ${opt.maxFaults})`);
 p(`  duration ${(elapsed() / 60).toFixed(1)} min (faults ${((Math.min(Date.now(), deadline) - T0) / 60_000).toFixed(1)} min, then healed)`);
 p(`rounds: ${rounds.length} (${completeRounds} complete); runs: ${stats.runs} (exit codes ${Object.entries(stats.exitCodes).map(([c, n]) => `${c}: ${n}`).join(', ')})${stats.hungRuns ? `; ${stats.hungRuns} RUN(S) HUNG past their time limit` : ''}`);

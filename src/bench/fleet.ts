@@ -92,6 +92,9 @@ async function prepareClient(index: number, options: FleetOptions, signal: Abort
       signal,
       random: seededRandom(options.seed * 1009 + index),
       singleConnection: options.oneConnection,
+      // The figure measures the director's placement, as the paper's did; a second mirror's SIZE
+      // per file (an integrity check) would open connections the paper's clients never had.
+      sizeWitness: false,
       hooks: {
         throttle: link ? async (n) => void (await link.take(n, signal)) : undefined,
         onConnect: (mirror) => addTo(outcome.connections, { [mirror]: 1 }),

@@ -11,7 +11,7 @@ import { POLICY_NAMES, type Certificate, type DirectorSettings, type MirrorSpec 
 export { closestKey, levenshtein } from './checker.js';
 export { DEFAULT_FTP_PORT, normalizeBasePath, parseMirrorUrl, type MirrorUrl } from './mirror-url.js';
 
-const TOP_KEYS = ['service', 'ttl', 'membership', 'probe', 'director', 'mirrors', 'signing_key'];
+const TOP_KEYS = ['service', 'ttl', 'membership', 'probe', 'checksums', 'director', 'mirrors', 'signing_key'];
 const DIRECTOR_KEYS = ['policy', 'stall_timeout', 'connect_timeout'];
 const MIRROR_KEYS = ['url', 'name', 'max_connections', 'user', 'password_env'];
 
@@ -186,6 +186,18 @@ function signingKeySetting(ck: Checker, f: Field): string | undefined {
   return undefined;
 }
 
+/** `checksums: NAME` or a list of names: files of checksums (SHA256SUMS...) a mirror's directories may hold. */
+function checksumFiles(ck: Checker, f: Field): string[] {
+  const items: unknown[] = isSeq(f.value) ? f.value.items : [f.value];
+  const names: string[] = [];
+  for (const item of items) {
+    const v = isScalar(item) ? item.value : undefined;
+    if (typeof v === 'string' && /^[^/\\\0\r\n]+$/.test(v) && v !== '.' && v !== '..') names.push(v);
+    else ck.report(offsetOf(item, placeOf(f)), 'checksums', `expected a file name such as SHA256SUMS (looked up in each file's directory), got ${describe(item)}`);
+  }
+  return names;
+}
+
 /** Checks the document; the certificate is given only when there is no problem. */
 export function checkCertificate(
   doc: Document,
@@ -217,6 +229,8 @@ export function checkCertificate(
   const signingKey = signingKeyField && signingKeySetting(ck, signingKeyField);
   const probeField = top.get('probe');
   const probePath = probeField && mirrorPath(ck, probeField, 'probe');
+  const checksumsField = top.get('checksums');
+  const checksums = checksumsField && checksumFiles(ck, checksumsField);
   const directorField = top.get('director');
   const director = directorField ? directorSettings(ck, directorField) : { ...DEFAULT_DIRECTOR };
 
@@ -231,5 +245,6 @@ export function checkCertificate(
   if (membership?.unsignedOk) certificate.membershipUnsignedOk = true;
   if (signingKey !== undefined) certificate.signingKey = signingKey;
   if (probePath !== undefined) certificate.probePath = probePath;
+  if (checksums?.length) certificate.checksumFiles = checksums;
   return { certificate, problems: ck.problems };
 }

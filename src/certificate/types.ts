@@ -48,6 +48,8 @@ export interface Certificate {
   signingKey?: string;
   /** A file every mirror holds, for `smartftp mirrors --probe` to measure with. */
   probePath?: string;
+  /** Names of checksum files (SHA256SUMS, MD5SUMS...) looked up in each file's directory on the mirrors. */
+  checksumFiles?: string[];
   /** Where this certificate was read from (a file path or URL), for messages. */
   origin: string;
 }

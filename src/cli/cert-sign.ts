@@ -8,9 +8,9 @@ import { generateSigningKey, lineOfTopKey, readPrivateKey, SIGNATURE_SUFFIX, sig
 import type { Certificate } from '../certificate/types.js';
 import { errnoCode, isMachineFault, localReason, type Access } from '../util/local-error-text.js';
 import { EXIT } from './exit-codes.js';
+import { DEFAULT_KEY_FILE } from './key-file.js';
 import { readPublicKeyArg } from './load-cert.js';
 
-export const DEFAULT_KEY_FILE = 'smartftp-signing.key';
 
 /** A message for the user and the exit code that goes with it. */
 class Stop extends Error {

@@ -40,6 +40,8 @@ export interface GetOptions extends CertOptions {
   inputFile?: string;
   /** -j: files downloaded at once. */
   jobs?: number;
+  /** -s: byte ranges of one file fetched from several mirrors at once. */
+  split?: number;
   /** -v: the FTP dialogue too. */
   verbose?: boolean;
   /** Seconds. */
@@ -205,7 +207,7 @@ export async function fetchItems(client: ServiceClient, items: BatchItem[], opti
       if (code !== EXIT.interrupted) code = EXIT.local;
     }
   };
-  await downloadBatch(client, items, { jobs: options.jobs ?? 1, file: { sha256: options.sha256, force: options.force }, onOutcome });
+  await downloadBatch(client, items, { jobs: options.jobs ?? 1, file: { sha256: options.sha256, force: options.force, split: options.split }, onOutcome });
   return code;
 }
 

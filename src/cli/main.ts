@@ -1,4 +1,6 @@
-// The command line: commander wiring only; each command lives in its own file.
+// The command line: commander wiring only; each command lives in its own file, imported only when
+// that command runs, so that --help, --version and a small `get` do not load the benchmark, the
+// emulator or the signing code (module loading was most of the start-up time).
 
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
@@ -7,14 +9,12 @@ import type { BenchOptions } from '../bench/options.js';
 import { quietOnBrokenPipe } from '../ui/pipes.js';
 import { maskPasswords } from '../util/safe-text.js';
 import { collect, durationArg, listOfNumbers, rateArg, sha256Arg, wholeNumber } from './args.js';
-import { runBench } from './bench.js';
-import { runCertCheck } from './cert.js';
-import { runCertInit, type CertInitOptions } from './cert-init.js';
-import { runCertKeygen, runCertSign, runCertVerify, DEFAULT_KEY_FILE } from './cert-sign.js';
+import type { CertInitOptions } from './cert-init.js';
 import { EXIT } from './exit-codes.js';
-import { runGet, type GetOptions } from './get.js';
-import { runMirrors, type MirrorsOptions } from './mirrors.js';
-import { runServe, type ServeOptions } from './serve.js';
+import type { GetOptions } from './get.js';
+import { DEFAULT_KEY_FILE } from './key-file.js';
+import type { MirrorsOptions } from './mirrors.js';
+import type { ServeOptions } from './serve.js';
 
 /** package.json's version, read at run time: it sits two levels above both src/cli/ and dist/cli/. */
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -51,6 +51,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .argument('[remote-path...]', "paths relative to each mirror's base directory, or files' full ftp:// URLs")
     .option('-i, --input-file <file>', "more paths from a file, one a line ('-' = stdin; # comments); or URLs, a file's mirrors TAB-separated on its line")
     .option('-j, --jobs <n>', 'files downloaded at once (one director, shared connections)', wholeNumber(1), 1)
+    .option('-s, --split <n>', 'fetch each file in byte ranges from up to N mirrors at once, re-balanced as they prove faster or slower (1 = one mirror at a time)', wholeNumber(1), 1)
     .option('-o, --output <file>', 'write the (single) file here')
     .option('-d, --dir <dir>', 'write files into this directory', '.')
     .option('-r, --recursive', 'the path is a directory: fetch its tree into -d DIR (its contents, as lftp mirror does)')
@@ -75,7 +76,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--dry-run', 'say which mirrors each file would come from, and fetch nothing')
     .addOption(noStateOption())
     .addOption(stateDirOption())
-    .action(async (paths: string[], options: GetOptions) => setCode(await runGet(paths, options)));
+    .action(async (paths: string[], options: GetOptions) => setCode(await (await import('./get.js')).runGet(paths, options)));
 
   program
     .command('mirrors')
@@ -87,7 +88,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--json', 'print JSON')
     .addOption(noStateOption())
     .addOption(stateDirOption())
-    .action(async (options: MirrorsOptions) => setCode(await runMirrors(options)));
+    .action(async (options: MirrorsOptions) => setCode(await (await import('./mirrors.js')).runMirrors(options)));
 
   program
     .command('serve')
@@ -98,7 +99,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--delay <ms>', 'added delay on every control reply', wholeNumber(0))
     .option('--max-sessions <n>', 'sessions per mirror before 421', wholeNumber(0))
     .option('--fault <kind:target@time>', 'e.g. kill:local-a@5s: that mirror (a name or a number from 1) dies 5 s after the first client connects to any mirror (kill|stall|refuse|drop|error; repeatable)', collect)
-    .action(async (options: ServeOptions) => setCode(await runServe(options)));
+    .action(async (options: ServeOptions) => setCode(await (await import('./serve.js')).runServe(options)));
 
   program
     .command('bench')
@@ -122,7 +123,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--report-only', 'exit 0 even when a check fails (by default a failed check exits 1; the report says FAIL either way)')
     .option('--cert <file>', 'run the fleet against the real mirrors of this certificate (needs --file)')
     .option('--file <path>', 'with --cert: the file to retrieve, relative to each mirror')
-    .action(async (options: BenchOptions) => setCode(await runBench(options)));
+    .action(async (options: BenchOptions) => setCode(await (await import('./bench.js')).runBench(options)));
 
   const cert = program.command('cert').description('service certificates');
   cert
@@ -130,7 +131,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .description('validate a certificate; every problem is reported with file, line and key')
     .argument('<file>')
     .option('--json', 'print the validated certificate as JSON')
-    .action(async (file: string, options: { json?: boolean }) => setCode(await runCertCheck(file, options)));
+    .action(async (file: string, options: { json?: boolean }) => setCode(await (await import('./cert.js')).runCertCheck(file, options)));
   cert
     .command('init')
     .description('write a certificate from mirror base URLs: each mirror is tried first (login, base directory, latency, TLS) and kept with a comment saying what was found')
@@ -138,27 +139,27 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--out <file>', 'where the certificate goes', 'mirrors.yaml')
     .option('--service <name>', 'the service name (default: urls: and the hosts)')
     .option('--force', 'replace an existing file')
-    .action(async (urls: string[], options: CertInitOptions) => setCode(await runCertInit(urls, options)));
+    .action(async (urls: string[], options: CertInitOptions) => setCode(await (await import('./cert-init.js')).runCertInit(urls, options)));
   cert
     .command('keygen')
     .description('make an Ed25519 key pair: the private key to a file (mode 0600), the signing_key line to paste into the certificate on stdout')
     .option('--out <keyfile>', `where the private key goes; the public key goes to KEYFILE.pub (default ${DEFAULT_KEY_FILE})`)
     .option('--force', 'replace an existing key file')
-    .action(async (options: { out?: string; force?: boolean }) => setCode(await runCertKeygen(options)));
+    .action(async (options: { out?: string; force?: boolean }) => setCode(await (await import('./cert-sign.js')).runCertKeygen(options)));
   cert
     .command('sign')
     .description('sign the exact bytes of a certificate: writes FILE.sig beside it')
     .argument('<file>')
     .requiredOption('--key <keyfile>', 'the private key file from cert keygen')
     .option('--out <sigfile>', 'where the signature goes (default FILE.sig)')
-    .action(async (file: string, options: { key: string; out?: string }) => setCode(await runCertSign(file, options)));
+    .action(async (file: string, options: { key: string; out?: string }) => setCode(await (await import('./cert-sign.js')).runCertSign(file, options)));
   cert
     .command('verify')
     .description("check FILE.sig against the certificate's signing_key (or --key); exit 2 when it does not verify")
     .argument('<file>')
     .option('--key <pub>', 'ed25519:BASE64, or a file holding it (default: the signing_key in FILE)')
     .option('--sig <sigfile>', 'the signature file (default FILE.sig)')
-    .action(async (file: string, options: { key?: string; sig?: string }) => setCode(await runCertVerify(file, options)));
+    .action(async (file: string, options: { key?: string; sig?: string }) => setCode(await (await import('./cert-sign.js')).runCertVerify(file, options)));
 
   return program;
 }

@@ -9,6 +9,8 @@ import type { FileOptions, ServiceClient } from './service-client.js';
 export interface BatchItem {
   remotePath: string;
   dest: string;
+  /** The size a listing gave, and the mirror it came from: one mirror's word on the size already. */
+  listed?: { mirror: string; size: number };
 }
 
 /** How one file ended: fetched, or one of the errors a download is expected to end with. */
@@ -39,7 +41,7 @@ export async function downloadBatch(client: ServiceClient, items: BatchItem[], o
   const worker = async () => {
     for (let item = queue.shift(); item !== undefined && !stop; item = queue.shift()) {
       try {
-        report({ item, result: await client.download(item.remotePath, item.dest, options.file) });
+        report({ item, result: await client.download(item.remotePath, item.dest, { ...options.file, listed: item.listed }) });
       } catch (error) {
         if (!(error instanceof AllMirrorsFailed || error instanceof Interrupted || error instanceof LocalError)) throw error;
         // A local fault (disk full) would hit the next file too; an interrupt means stop.

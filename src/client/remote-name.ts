@@ -96,10 +96,33 @@ export interface CheckedNames {
   problems: string[];
 }
 
-/** Checks every name and its destination; `from` says where a name came from, for messages. */
+/** A name's segments, without empty and "." ones. */
+function segmentsOf(name: string): string[] {
+  return name.split('/').filter((s) => s !== '' && s !== '.');
+}
+
+/** How many leading directories every name shares ("pub/a/x" and "pub/b/y" share 1: "pub"). */
+export function sharedDepth(names: readonly string[]): number {
+  const dirs = names.map((n) => segmentsOf(n).slice(0, -1));
+  const first = dirs[0] ?? [];
+  let depth = 0;
+  while (depth < first.length && dirs.every((d) => d[depth] === first[depth])) depth++;
+  return depth;
+}
+
+/**
+ * Checks every name and its destination; `from` says where a name came from, for messages. With
+ * -d, files keep the directories they do not all share (`pub/a/x`, `pub/b/x` go to DIR/a/x and
+ * DIR/b/x): one file, or files of one directory, go straight into DIR, and two names never meet.
+ */
 export function checkRemoteNames(names: readonly string[], options: DestinationOptions, from?: (i: number) => string | undefined): CheckedNames {
   const dests: string[] = [];
   const problems: string[] = [];
+  const shared = sharedDepth(names.filter((n) => remoteNameProblem(n) === undefined));
+  const destination = (name: string) => {
+    const rest = segmentsOf(name).slice(shared);
+    return options.output !== undefined || rest.length <= 1 ? destinationFor(name, options) : treeDestination(options.dir ?? '.', rest.join('/'));
+  };
   names.forEach((name, i) => {
     const where = from?.(i);
     const label = `${quoted(name)}${where ? ` (${where})` : ''}`;
@@ -109,7 +132,7 @@ export function checkRemoteNames(names: readonly string[], options: DestinationO
       return;
     }
     try {
-      dests.push(destinationFor(name, options));
+      dests.push(destination(name));
     } catch (error) {
       problems.push(`refused remote path ${label}: ${(error as Error).message}`);
     }

@@ -9,14 +9,20 @@ import { MembershipWatcher, startingMembership } from './membership.js';
 import { entryNameProblem, quoted, remoteDirProblem, remoteNameProblem } from './remote-name.js';
 import { policyByName } from '../director/policies.js';
 import { snapshot, type StateStore } from '../director/state.js';
-import { DownloadRequest, type DownloadResult } from '../ftp/download-request.js';
+import { DownloadRequest, type DownloadOptions, type DownloadResult } from '../ftp/download-request.js';
+import { PartialFile } from '../ftp/partial-file.js';
 import { AllMirrorsFailed } from '../director/errors.js';
 import { FtpPool } from '../ftp/pool.js';
 import { ListRequest, type TreeListing } from '../ftp/list-request.js';
+import { SplitDownload } from '../ftp/split-download.js';
 import type { Throttle } from '../ftp/sink.js';
 import { RateLimit } from './rate-limit.js';
 import type { StallLimits } from '../ftp/watchdog.js';
 import type { EventSink, SmartEvent } from '../ui/events.js';
+import type { ExpectedDigest } from '../ftp/running-hash.js';
+import { remoteFullPath, remoteSize } from '../ftp/remote-file.js';
+import { ChecksumCatalog } from './checksum-catalog.js';
+import { SecondOpinion } from './second-opinion.js';
 import type { PolicyName } from '../certificate/types.js';
 import { localErrorText } from '../util/local-error-text.js';
 
@@ -53,6 +59,8 @@ export interface ServiceClientOptions {
   retryWaitMs?: number;
   /** Most bytes a second received over all transfers. */
   limitRate?: number;
+  /** Check a size only one mirror has said with another mirror before accepting a file (default true). */
+  sizeWitness?: boolean;
   hooks?: ClientHooks;
 }
 
@@ -62,6 +70,10 @@ export interface FileOptions {
   sha256?: string;
   /** Fetch even when the file under the final name is already complete. */
   force?: boolean;
+  /** The size a listing gave, and the mirror it came from. */
+  listed?: { mirror: string; size: number };
+  /** Byte ranges fetched from several mirrors at once (1, the default: one mirror at a time). */
+  split?: number;
 }
 
 /** Both throttles, one after the other, or the one given. */
@@ -90,6 +102,9 @@ export class ServiceClient {
   private readonly events: EventSink;
   private readonly connectTimeout: number;
   private readonly throttle: Throttle | undefined;
+  private readonly opinion: SecondOpinion;
+  /** The checksums the mirrors publish, when the certificate names checksum files. */
+  private readonly checksums: ChecksumCatalog | undefined;
   /** Warnings already given: the pool repeats the netrc file's on every connection. */
   private readonly warned = new Set<string>();
 
@@ -128,6 +143,11 @@ export class ServiceClient {
       passWaitMs: options.retryWaitMs,
       onDecision: options.decisions ? (d) => this.events(d) : undefined,
     });
+    this.opinion = new SecondOpinion(this.director, this.pool);
+    if (cert.checksumFiles?.length) {
+      const deadlineMs = timerMs(connectTimeout) + this.stall.ceilingMs;
+      this.checksums = new ChecksumCatalog(cert.checksumFiles, this.opinion, this.events, deadlineMs, this.signal);
+    }
     this.membership = new MembershipWatcher(cert, state?.membershipCheckedAt ?? 0, state?.adopted, options.events);
   }
 
@@ -153,7 +173,7 @@ export class ServiceClient {
   }
 
   /** A request for one file of this service, not yet applied. */
-  request(remotePath: string, dest: string, extra: FileOptions & { events?: EventSink } = {}): DownloadRequest {
+  request(remotePath: string, dest: string, extra: FileOptions & { events?: EventSink; checksum?: ExpectedDigest } = {}): DownloadRequest {
     // The CLI refuses such names with a usage error; this is the last line for every other caller.
     const problem = remoteNameProblem(remotePath);
     if (problem) throw new RangeError(`refused remote path ${quoted(remotePath)}: ${problem}`);
@@ -165,10 +185,22 @@ export class ServiceClient {
       events: extra.events ?? this.events,
       stall: this.stall,
       commandTimeoutMs: timerMs(this.connectTimeout),
-      sha256: extra.sha256,
+      checksum: extra.sha256 ? { algorithm: 'sha256', hex: extra.sha256.toLowerCase(), source: '--sha256' } : extra.checksum,
+      sizeWitness: this.sizeWitness(remotePath),
+      listed: extra.listed,
       force: extra.force,
       throttle: this.throttle,
     });
+  }
+
+  /** How a download asks another mirror for the file's size (none with a single mirror, or when turned off). */
+  private sizeWitness(remotePath: string): DownloadOptions['sizeWitness'] {
+    if (this.options.sizeWitness === false || this.director.mirrors.length < 2) return undefined;
+    const deadlineMs = timerMs(this.connectTimeout);
+    return async (except, signal) => {
+      const [opinion] = await this.opinion.ask(1, except, signal, (lease) => remoteSize(lease, remoteFullPath(lease.mirror, remotePath), deadlineMs));
+      return opinion;
+    };
   }
 
   /** The mirrors in the order the director would try them for this file now (--dry-run); nothing is fetched. */
@@ -178,19 +210,30 @@ export class ServiceClient {
 
   /** Fetch one file through the director (rejects with AllMirrorsFailed, Interrupted or LocalError). */
   async download(remotePath: string, dest: string, extra: FileOptions = {}): Promise<DownloadResult> {
-    const request = this.request(remotePath, dest, extra);
-    const complete = await request.prepare();
-    if (complete) return complete;
+    const checksum = extra.sha256 ? undefined : await this.checksums?.lookup(remotePath);
+    const request = this.request(remotePath, dest, { ...extra, checksum });
+    let run: () => Promise<DownloadResult>;
+    let startOver: () => Promise<void>;
+    if ((extra.split ?? 1) > 1) {
+      // Byte ranges from several mirrors at once (ftp/split-download.ts).
+      run = () => new SplitDownload(request.options, this.director, extra.split ?? 1).run();
+      startOver = () => new PartialFile(dest).truncate(0);
+    } else {
+      const complete = await request.prepare();
+      if (complete) return complete;
+      run = () => this.director.apply(request);
+      startOver = () => request.startOver();
+    }
     let result: DownloadResult;
     try {
-      result = await this.director.apply(request);
+      result = await run();
     } catch (error) {
       // Every mirror has another copy than the one the partial file came from: the file changed
       // since. The old bytes are worthless; start over once.
       if (!(error instanceof AllMirrorsFailed) || !error.attempts.every((a) => a.kind === 'mismatch' || a.kind === 'corrupt')) throw error;
       this.options.events({ type: 'warning', message: `${remotePath}: every mirror has another copy than the partial file's; starting over` });
-      await request.startOver();
-      result = await this.director.apply(request);
+      await startOver();
+      result = await run();
     }
     await this.membership.check(this.director, this.pool, this.signal);
     return result;

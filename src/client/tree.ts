@@ -47,7 +47,7 @@ export interface TreePlan {
 }
 
 /** The batch items for the files of a tree listed under `root`, into `dir`. */
-export function planTree(root: string, files: readonly TreeFile[], dir: string, filter: TreeFilter = {}): TreePlan {
+export function planTree(root: string, files: readonly TreeFile[], dir: string, filter: TreeFilter = {}, listedBy?: string): TreePlan {
   const wanted = treeFilter(filter);
   const plan: TreePlan = { items: [], filtered: 0, problems: [] };
   for (const file of files) {
@@ -56,7 +56,8 @@ export function planTree(root: string, files: readonly TreeFile[], dir: string, 
       continue;
     }
     try {
-      plan.items.push({ remotePath: posix.join(root, file.path), dest: treeDestination(dir, file.path) });
+      const listed = listedBy === undefined ? undefined : { mirror: listedBy, size: file.size };
+      plan.items.push({ remotePath: posix.join(root, file.path), dest: treeDestination(dir, file.path), listed });
     } catch (error) {
       plan.problems.push(`skipped ${quoted(file.path)}: ${(error as Error).message}`);
     }

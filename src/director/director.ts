@@ -88,7 +88,12 @@ export class Director {
 
   /** The order the policy would try the mirrors in right now for this request. */
   rank(request: Request<unknown>): MirrorSpec[] {
-    return this.policy.rank(this.mirrors, this.context(request));
+    return avoiding(this.policy.rank(this.mirrors, this.context(request)), request);
+  }
+
+  /** The order the policy would try the mirrors in right now, for no request in particular. */
+  order(): MirrorSpec[] {
+    return this.policy.rank(this.mirrors, this.context());
   }
 
   context(request?: Request<unknown>): RankContext {
@@ -153,7 +158,7 @@ export class Director {
   private startPass(request: Request<unknown>): Pass {
     const x = this.exploration;
     const context = this.context(request);
-    const order = this.policy.rank(this.mirrors, context);
+    const order = avoiding(this.policy.rank(this.mirrors, context), request);
     const first = order[0];
     x.hesitated = first?.name === this.lastMirror && behindFresh(this.mirrors, context);
     // Going elsewhere than the last mirror on a stale figure is a re-test: draw the next threshold.
@@ -232,6 +237,13 @@ export class Director {
     else recordFault(statsFor(this.stats, mirror.name), error.kind, this.now());
     if (this.lastMirror === mirror.name) this.lastMirror = undefined;
   }
+}
+
+/** The policy's order with the mirrors the request would rather avoid moved last (order kept). */
+function avoiding(order: MirrorSpec[], request: Request<unknown>): MirrorSpec[] {
+  const avoid = request.avoid?.();
+  if (!avoid || avoid.size === 0) return order;
+  return [...order.filter((m) => !avoid.has(m.name)), ...order.filter((m) => avoid.has(m.name))];
 }
 
 /** Wait `ms`, or until the signal aborts (then Interrupted). */

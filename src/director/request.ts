@@ -43,6 +43,11 @@ export interface Request<T> {
   action(mirror: MirrorSpec, signal: AbortSignal, meter: Meter): Promise<T>;
   /** Called after a failed action, before the request is re-applied elsewhere. */
   cleanup(mirror: MirrorSpec, error: RequestError): Promise<void> | void;
+  /**
+   * Mirrors this request would rather not be served by now (busy with its sibling requests, e.g. the
+   * other ranges of one file): tried after the others, in the policy's order.
+   */
+  avoid?(): ReadonlySet<string>;
   /** How far the request has got (bytes on disk): a pass over the mirrors that made progress earns another. */
   progress?(): number;
   /**

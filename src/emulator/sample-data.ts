@@ -4,8 +4,8 @@
 // (sampleBytes), as a file (writeSampleFile), and the tree `smartftp serve` and the demo serve.
 
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, utimesSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, mkdirSync, openSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { makeOwnedTempDir } from '../util/owned-temp-dir.js';
 
 export class SampleBytes {
@@ -75,7 +75,7 @@ export const SAMPLE_FILES: Record<string, number> = {
   ...Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`sample/small-${String(i + 1).padStart(2, '0')}.bin`, 1024 * 1024])),
 };
 
-/** A temporary tree with the sample files under each distinct base path; sha256 by sample path. */
+/** A temporary tree with the sample files (and their SHA256SUMS) under each distinct base path; sha256 by sample path. */
 export function makeSampleRoot(mirrors: readonly { basePath: string }[]): { root: string; sha256: Record<string, string> } {
   const root = makeOwnedTempDir('smartftp-serve-');
   const sha256: Record<string, string> = {};
@@ -83,6 +83,9 @@ export function makeSampleRoot(mirrors: readonly { basePath: string }[]): { root
     mkdirSync(join(root, base, 'sample'), { recursive: true });
     let seed = 1;
     for (const [path, size] of Object.entries(SAMPLE_FILES)) sha256[path] = writeSampleFile(join(root, base, path), size, seed++);
+    // As release trees publish them: the certificate's `checksums:` names it.
+    const sums = Object.entries(sha256).map(([path, hex]) => `${hex}  ${basename(path)}\n`);
+    writeFileSync(join(root, base, 'sample', 'SHA256SUMS'), sums.join(''));
   }
   return { root, sha256 };
 }

@@ -8,9 +8,10 @@ import { LocalError, RequestError } from '../director/errors.js';
 import type { Meter, Request } from '../director/request.js';
 import type { EventSink } from '../ui/events.js';
 import { FileTransfer } from './file-transfer.js';
-import { PartialFile, sha256Of } from './partial-file.js';
+import { PartialFile, digestOf } from './partial-file.js';
 import { withConnection, type FtpPool } from './pool.js';
 import { remoteFullPath, remoteMtime, remoteSize } from './remote-file.js';
+import type { ExpectedDigest } from './running-hash.js';
 import { PROBE_BYTES, probeTail, type Tail } from './tail-probe.js';
 import type { Throttle } from './sink.js';
 import { crawlFloor, type StallLimits } from './watchdog.js';
@@ -30,8 +31,15 @@ export interface DownloadOptions {
   stall: StallLimits;
   /** How long a control command (SIZE, MDTM) may take to be answered in full, ms. */
   commandTimeoutMs: number;
-  /** Expected sha256 (hex); when given, the finished file must match it. */
-  sha256?: string;
+  /** The checksum the finished file must have (given by the user, or published by the mirrors). */
+  checksum?: ExpectedDigest;
+  /** The size a listing gave for the file, and the mirror it came from: counted as that mirror's word. */
+  listed?: { mirror: string; size: number };
+  /**
+   * Another mirror's SIZE of this file (not one of `except`), when one answers: a size only one
+   * mirror has said is checked before the file is accepted. Not asked when a checksum is known.
+   */
+  sizeWitness?: (except: ReadonlySet<string>, signal: AbortSignal) => Promise<{ mirror: string; answer: number } | undefined>;
   /** Fetch even when the file under the final name is already complete. */
   force?: boolean;
   /** Minimum interval between progress events, ms. */
@@ -71,14 +79,17 @@ export class DownloadRequest implements Request<DownloadResult> {
   /** The size each mirror said (SIZE), and the mirrors whose copy ended before it: their word does not count. */
   private readonly sizes = new Map<string, number>();
   private readonly short = new Set<string>();
-  /** The mirror that sent each whole copy whose sha256 was not the one given. */
+  /** Another mirror's answer on the size, asked while the transfer runs. */
+  private witness: ReturnType<NonNullable<DownloadOptions['sizeWitness']>> | undefined;
+  /** The mirror that sent each whole copy whose digest was not the one expected. */
   private readonly wrongSums = new Map<string, string>();
   /** The file under the final name when the download began (a re-run may find it complete). */
   private existing: { size: number; mtimeMs: number } | undefined;
 
-  constructor(private readonly options: DownloadOptions) {
+  constructor(readonly options: DownloadOptions) {
     this.what = options.remotePath;
-    this.partial = new PartialFile(options.dest);
+    this.partial = new PartialFile(options.dest, options.checksum?.algorithm);
+    if (options.listed) this.sizes.set(options.listed.mirror, options.listed.size);
     this.transfer = new FileTransfer({
       what: this.what,
       partial: this.partial,
@@ -107,7 +118,9 @@ export class DownloadRequest implements Request<DownloadResult> {
   async prepare(): Promise<DownloadResult | undefined> {
     await this.partial.open();
     this.existing = this.options.force ? undefined : await this.partial.finished();
-    if (this.existing && this.options.sha256 && (await sha256Of(this.options.dest)) === this.options.sha256.toLowerCase()) {
+    const { checksum } = this.options;
+    // Only a checksum the user gave is worth reading a whole file for; a published one was checked when it was written.
+    if (this.existing && checksum?.source === '--sha256' && (await digestOf(this.options.dest, checksum.algorithm)) === checksum.hex) {
       return this.skip(this.existing.size, 'it has the sha256 given');
     }
     if (this.partial.length > 0 && !this.partial.isFrom(this.options.service, this.what)) {
@@ -130,7 +143,7 @@ export class DownloadRequest implements Request<DownloadResult> {
 
   async action(mirror: MirrorSpec, signal: AbortSignal, meter: Meter): Promise<DownloadResult> {
     if (this.resumedFrom === undefined) await this.prepare();
-    return withConnection(this.options.pool, mirror, signal, (ms) => meter.connected(ms), async (lease, answered) => {
+    const fetched = await withConnection(this.options.pool, mirror, signal, (ms) => meter.connected(ms), async (lease, answered) => {
       const remote = remoteFullPath(mirror, this.what);
       const size = await remoteSize(lease, remote, this.options.commandTimeoutMs);
       answered();
@@ -144,11 +157,14 @@ export class DownloadRequest implements Request<DownloadResult> {
         return this.skip(size, `it has ${mirror.name}'s size and time`);
       }
       const offset = await this.resumeOffset(mirror, size, mtime);
+      this.askWitness(signal);
       this.options.events({ type: 'attempt', file: this.what, mirror: mirror.name, offset, size, reused: !lease.fresh });
       if (offset < size) await this.transfer.run(lease, remote, offset, size, signal, meter);
       else if (size === 0) this.partial.writer(0).close(); // an empty file is a file too
-      return this.finish(mirror, offset, size);
+      return { offset, size };
     });
+    // The connection is free again before the checks: another file may use it while they run.
+    return 'dest' in fetched ? fetched : this.finish(mirror, fetched.offset, fetched.size, signal);
   }
 
   /** Where this mirror's copy continues the bytes on disk, after checking it is the same file. */
@@ -179,9 +195,8 @@ export class DownloadRequest implements Request<DownloadResult> {
     return { dest, size, resumedFrom: size, bytesByMirror: {}, mirror: '', seconds: (performance.now() - this.started) / 1000, skipped: true };
   }
 
-  /** How many mirrors said this size, leaving out those whose copy ended before the size they said. */
   private votes(size: number): number {
-    return [...this.sizes].filter(([m, s]) => s === size && !this.short.has(m)).length;
+    return this.tally().get(size) ?? 0;
   }
 
   /** Every mirror that said this size in this run sent fewer bytes than it said: a lie, not a size. */
@@ -191,7 +206,7 @@ export class DownloadRequest implements Request<DownloadResult> {
   }
 
   /** The file is whole and verified: move it into place. */
-  private async finish(mirror: MirrorSpec, offset: number, size: number): Promise<DownloadResult> {
+  private async finish(mirror: MirrorSpec, offset: number, size: number, signal: AbortSignal): Promise<DownloadResult> {
     const { length } = this.partial;
     if (length !== size) {
       // The mirror ended early (e.g. a copy still being written): its bytes are a prefix of the
@@ -199,12 +214,9 @@ export class DownloadRequest implements Request<DownloadResult> {
       this.short.add(mirror.name);
       throw new RequestError('mismatch', `${mirror.name} sent ${length - offset} bytes from offset ${offset}, the file has ${size}`);
     }
-    // A copy most mirrors heard from disagree with is not the file, however whole it looks.
-    const against = [...this.sizes].filter(([m, s]) => s !== size && !this.short.has(m)).length;
-    if (against > this.votes(size)) {
-      throw new RequestError('mismatch', `${mirror.name} has ${size} bytes, ${against} other mirror(s) say otherwise`);
-    }
-    if (this.options.sha256) await this.verifyChecksum(mirror, this.options.sha256.toLowerCase());
+    const { checksum } = this.options;
+    if (checksum) await this.verifyChecksum(mirror, checksum);
+    else await this.confirmSize(mirror, size, signal);
     await this.partial.finalize(this.mtime);
     const result: DownloadResult = {
       dest: this.options.dest,
@@ -257,18 +269,62 @@ export class DownloadRequest implements Request<DownloadResult> {
     });
   }
 
-  private async verifyChecksum(mirror: MirrorSpec, expected: string): Promise<void> {
-    const actual = await this.partial.sha256();
-    if (actual === expected) return;
+  /** Ask another mirror for the size, once this attempt knows its own, unless a checksum or a second mirror will tell. */
+  private askWitness(signal: AbortSignal): void {
+    const { sizeWitness, checksum } = this.options;
+    if (this.witness || !sizeWitness || checksum || this.size === undefined || this.votes(this.size) >= 2) return;
+    this.witness = sizeWitness(new Set(this.sizes.keys()), signal).catch(() => undefined);
+  }
+
+  /**
+   * A copy most mirrors disagree with is not the file, however whole it looks; a size only one
+   * mirror said is put to others first (a truncated copy served whole says its own size). The
+   * size most mirrors said wins; between sizes said equally often the larger wins: a copy cut
+   * short is the common fault.
+   */
+  private async confirmSize(mirror: MirrorSpec, size: number, signal: AbortSignal): Promise<void> {
+    const rival = () => Math.max(0, ...[...this.tally()].filter(([s]) => s !== size).map(([, n]) => n));
+    while (this.options.sizeWitness && this.votes(size) < 2 && rival() <= this.votes(size)) {
+      const pending = this.witness ?? this.options.sizeWitness(new Set(this.sizes.keys()), signal).catch(() => undefined);
+      this.witness = undefined;
+      const opinion = await pending;
+      if (signal.aborted || !opinion) break;
+      if (this.sizes.has(opinion.mirror)) continue; // asked before this attempt's answers came in
+      this.sizes.set(opinion.mirror, opinion.answer);
+    }
+    const [winner] = [...this.tally()].sort(([a, n], [b, m]) => m - n || b - a);
+    if (winner && winner[0] !== size) {
+      this.short.add(mirror.name); // outvoted: its word on the size no longer counts
+      const said = [...this.sizes].filter(([m, s]) => s !== size && !this.short.has(m)).map(([m, s]) => `${m} ${s}`);
+      throw new RequestError('mismatch', `${mirror.name} has ${size} bytes, other mirrors say otherwise (${said.join(', ')})`);
+    }
+  }
+
+  /** How many mirrors said each size, leaving out those whose copy ended before the size they said. */
+  private tally(): Map<number, number> {
+    const counts = new Map<number, number>();
+    for (const [m, s] of this.sizes) if (!this.short.has(m)) counts.set(s, (counts.get(s) ?? 0) + 1);
+    return counts;
+  }
+
+  private async verifyChecksum(mirror: MirrorSpec, expected: ExpectedDigest): Promise<void> {
+    const actual = await this.partial.digest();
+    if (actual === expected.hex) return;
     // A whole-file hash cannot say which bytes are bad: none of them can be trusted.
     await this.partial.truncate(0);
-    // Two mirrors with the very same other bytes: the checksum given is the odd one out.
+    // Two mirrors with the very same other bytes: the checksum expected is the odd one out.
     const other = this.wrongSums.get(actual);
+    const { algorithm, hex, source } = expected;
     if (other !== undefined && other !== mirror.name) {
-      throw new LocalError(`--sha256 ${expected} was given, but ${other} and ${mirror.name} both sent a copy whose sha256 is ${actual}: the checksum given is probably wrong`, { forgive: [other] });
+      // Not the mirrors' fault either way: the director takes back the fault the first one got.
+      const both = `${other} and ${mirror.name} both sent a copy whose ${algorithm} is ${actual}`;
+      if (source === '--sha256') throw new LocalError(`--sha256 ${hex} was given, but ${both}: the checksum given is probably wrong`, { forgive: [other] });
+      throw new LocalError(`${this.what}: ${source} says ${algorithm} ${hex}, but ${both}: ${source} is probably out of date`, { forgive: [other] });
     }
     this.wrongSums.set(actual, mirror.name);
-    throw new RequestError('mismatch', `sha256 ${actual} after ${mirror.name}, expected ${expected}`);
+    // A published checksum makes the copy corrupt; one the user typed may be the mistake (mismatch).
+    const kind = source === '--sha256' ? 'mismatch' : 'corrupt';
+    throw new RequestError(kind, `${algorithm} ${actual} after ${mirror.name}, ${source} says ${hex}`);
   }
 
   cleanup(mirror: MirrorSpec, error: RequestError): void {

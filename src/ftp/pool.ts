@@ -58,6 +58,12 @@ export class FtpPool {
     return this.slot(mirror).idle.some((c) => !c.closed);
   }
 
+  /** Whether a lease on this mirror would be given now, without waiting for another to end. */
+  hasRoom(mirror: MirrorSpec): boolean {
+    const slot = this.slot(mirror);
+    return slot.open < mirror.maxConnections || this.hasIdle(mirror);
+  }
+
   async acquire(mirror: MirrorSpec, signal: AbortSignal): Promise<Lease> {
     const slot = this.slot(mirror);
     for (;;) {

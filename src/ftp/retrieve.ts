@@ -7,6 +7,7 @@ import type { Client } from 'basic-ftp';
 import { LocalError, RequestError } from '../director/errors.js';
 import { classifyRetrieval } from './classify.js';
 import { DataPhase } from './data-phase.js';
+import { readDirectly } from './direct-read.js';
 import { resync } from './resync.js';
 import { ByteSink, type Throttle } from './sink.js';
 import { StallWatchdog, type StallLimits } from './watchdog.js';
@@ -110,6 +111,7 @@ export async function retrieve(client: Client, remote: string, options: Retrieve
       }, review.everyMs)
     : undefined;
   reviewer?.unref();
+  const ordinaryReads = readDirectly(client, sink);
   try {
     if (signal.aborted) stop({ kind: 'aborted' });
     await client.downloadTo(sink, remote, offset);
@@ -121,6 +123,7 @@ export async function retrieve(client: Client, remote: string, options: Retrieve
     // way: skip it before the connection serves another command.
     if (!(await resync(client, RESYNC_MS))) client.close();
   } finally {
+    ordinaryReads();
     watchdog.stop();
     clearInterval(reviewer);
     signal.removeEventListener('abort', onAbort);

@@ -22,6 +22,25 @@ export class ByteSink extends Writable {
     super();
   }
 
+  get throttled(): boolean {
+    return this.throttle !== undefined;
+  }
+
+  /**
+   * Bytes read outside the stream (direct-read.ts): handed over the same way; the chunk is a view
+   * of a reused buffer, valid only during the call. A throw fails the transfer as _write's would.
+   */
+  deliver(chunk: Buffer): boolean {
+    if (this.destroyed) return false;
+    try {
+      this.consume(chunk);
+      return true;
+    } catch (error) {
+      this.destroy(error as Error);
+      return false;
+    }
+  }
+
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     callback(this.stoppedOnPurpose ? null : error);
   }

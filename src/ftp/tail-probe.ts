@@ -60,9 +60,9 @@ export async function probeTail(lease: Lease, remote: string, o: TailProbeOption
   return retrieve(lease.client, remote, {
     offset: start,
     size,
-    // A socket's chunks are not reused, and Buffer.concat below copies them once; retrieve never
-    // hands over more than the file's size, so this holds at most PROBE_BYTES.
-    take: (chunk) => void (sameCopy && chunks.push(chunk)),
+    // A chunk may be a view of a reused read buffer (direct-read.ts): kept as a copy. Retrieve
+    // never hands over more than the file's size, so this holds at most PROBE_BYTES.
+    take: (chunk) => void (sameCopy && chunks.push(Buffer.from(chunk))),
     progress: ({ received }) => {
       if (sameCopy && received === size - start && o.wanted()) o.offer({ offset: start, data: Buffer.concat(chunks), mirror });
     },

@@ -5,7 +5,17 @@ import type { ErrorKind } from '../director/errors.js';
 
 export type SmartEvent =
   | { type: 'start'; file: string; dest: string; size?: number; offset: number }
-  | { type: 'attempt'; file: string; mirror: string; offset: number; size: number; reused: boolean }
+  | {
+      type: 'attempt';
+      file: string;
+      mirror: string;
+      /** Bytes of the file on disk (a split download's: over all its ranges). */
+      offset: number;
+      size: number;
+      reused: boolean;
+      /** A split download's range this attempt fetches, [from, end). */
+      range?: [number, number];
+    }
   | { type: 'probe'; file: string; mirror: string; bytes: number; rate: number }
   | { type: 'progress'; file: string; mirror: string; bytes: number; size: number; rate: number }
   | { type: 'failover'; file: string; mirror: string; kind: ErrorKind; message: string; bytes: number; size?: number }

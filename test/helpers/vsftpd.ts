@@ -75,6 +75,8 @@ export interface VsftpdOptions {
   rateBytesPerSec?: number;
   /** Explicit FTPS (AUTH TLS) with this certificate and key; data connections must then be encrypted. */
   tls?: { certFile: string; keyFile: string };
+  /** Log every transfer here in xferlog's standard format (the bytes each RETR sent: see xferlogBytes). */
+  xferlog?: string;
 }
 
 export interface Vsftpd {
@@ -288,6 +290,7 @@ function configText(o: {
   maxClients: number | undefined;
   rate: number | undefined;
   tls?: { certFile: string; keyFile: string };
+  xferlog?: string;
 }): string {
   const lines = [
     'listen=YES',
@@ -318,6 +321,7 @@ function configText(o: {
   ];
   if (o.maxClients !== undefined) lines.push(`max_clients=${o.maxClients}`);
   if (o.rate !== undefined) lines.push(`anon_max_rate=${o.rate}`);
+  if (o.xferlog) lines.splice(lines.indexOf('xferlog_enable=NO'), 1, 'xferlog_enable=YES', 'xferlog_std_format=YES', `xferlog_file=${o.xferlog}`);
   if (o.tls) {
     // Logins may stay plain (the harness's own readiness probe logs in without TLS), but no file
     // leaves unencrypted: a client that did not negotiate TLS gets 522 on RETR.
@@ -643,7 +647,7 @@ export async function startVsftpd(opts: VsftpdOptions): Promise<Vsftpd> {
       const pasv = nextPasvRange();
       await fsp.writeFile(
         confPath,
-        configText({ port, pasv, root, emptyDir, banner, maxClients: opts.maxClients, rate: opts.rateBytesPerSec, tls: opts.tls }),
+        configText({ port, pasv, root, emptyDir, banner, maxClients: opts.maxClients, rate: opts.rateBytesPerSec, tls: opts.tls, xferlog: opts.xferlog }),
         { mode: 0o600 },
       );
 
@@ -700,4 +704,17 @@ export async function startVsftpd(opts: VsftpdOptions): Promise<Vsftpd> {
   }
   await fsp.rm(dir, { recursive: true, force: true });
   throw new Error(`vsftpd did not start:\n${failures.join('\n')}`);
+}
+
+/**
+ * The bytes each transfer in an xferlog (standard format) sent, in order: the 8th field of each
+ * line. vsftpd writes a line when a RETR ends, complete ('c') or not ('i').
+ */
+export function xferlogBytes(file: string): number[] {
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => Number(line.trim().split(/\s+/)[7]));
 }

@@ -118,6 +118,21 @@ describe('ServiceClient', () => {
     return { server, other, out, events, client };
   }
 
+  it("a size only one mirror said is put to another; a listing's size from another mirror counts instead", async () => {
+    const roots = t.roots(2, { 'pub/a.bin': a, 'pub/b.bin': b });
+    const [m1, m2] = [t.track(await startFtpServer({ root: roots[0]! })), t.track(await startFtpServer({ root: roots[1]! }))];
+    const out = t.dir();
+    const client = await ServiceClient.open(certFor([m1, m2]), { events: () => {} });
+    await client.download('a.bin', join(out, 'a.bin'));
+    const asked = m2.stats.commands;
+    expect(asked).toBeGreaterThan(0); // logged in, and SIZE of a.bin
+    await client.download('b.bin', join(out, 'b.bin'), { listed: { mirror: 'm2', size: b.length } });
+    await client.close();
+    expect(m2.stats.commands).toBe(asked); // nothing more: m2's word on b.bin was in hand
+    expect(m2.stats.transfers).toBe(0);
+    expect(sha256File(join(out, 'b.bin'))).toBe(sha256(b));
+  });
+
   it('an idle session the server timed out is replaced quietly, not failed over', async () => {
     const { server, other, out, events, client } = await twoMirrorsAfterFirstFile({ idleTimeoutMs: 150 });
     // The server says "421 Timeout." and closes; the client sees its idle connection closed.
@@ -127,7 +142,9 @@ describe('ServiceClient', () => {
     await client.close();
     expect(events.filter((e) => e.type === 'failover')).toEqual([]);
     expect(server.stats.sessionsOpened).toBe(2);
-    expect(other.stats.sessionsOpened).toBe(0);
+    // Nothing fetched from the other mirror: one session of its, for its word on the sizes.
+    expect(other.stats.transfers).toBe(0);
+    expect(other.stats.sessionsOpened).toBe(1);
     expect(client.director.stats.m1!.failures).toEqual([]);
     expect(sha256File(join(out, 'a.bin'))).toBe(sha256(a));
     expect(sha256File(join(out, 'b.bin'))).toBe(sha256(b));

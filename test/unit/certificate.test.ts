@@ -189,6 +189,18 @@ describe('parseCertificate: problems', () => {
     });
   });
 
+  it('takes checksum file names, one or a list, and names the line of one that is a path', () => {
+    expect(parseCertificate('service: s\nchecksums: SHA256SUMS\nmirrors: [ftp://h]\n', FILE).checksumFiles).toEqual(['SHA256SUMS']);
+    const both = parseCertificate('service: s\nchecksums: [SHA256SUMS, md5checksums.txt]\nmirrors: [ftp://h]\n', FILE);
+    expect(both.checksumFiles).toEqual(['SHA256SUMS', 'md5checksums.txt']);
+    expectProblem(onlyProblem('service: s\nchecksums:\n  - SHA256SUMS\n  - ../x\nmirrors: [ftp://h]\n'), {
+      line: 4,
+      column: 5,
+      key: 'checksums',
+      message: "expected a file name such as SHA256SUMS (looked up in each file's directory), got \"../x\"",
+    });
+  });
+
   it('reports unknown keys and suggests the closest valid one', () => {
     expectProblem(onlyProblem('service: s\ndirector:\n  stall_timout: 5\nmirrors: [ftp://h]\n'), {
       line: 3,

@@ -31,7 +31,7 @@ describe('PartialFile', () => {
     w.close();
     expect(p.length).toBe(data.length);
     expect(existsSync(p.dest)).toBe(false);
-    expect(await p.sha256()).toBe(sha256(data));
+    expect(await p.digest()).toBe(sha256(data));
     await p.finalize();
     expect(sha256(readFileSync(p.dest))).toBe(sha256(data));
     expect(existsSync(p.partPath)).toBe(false);

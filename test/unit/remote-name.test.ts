@@ -65,7 +65,13 @@ describe('destinationFor', () => {
 
 describe('checkRemoteNames', () => {
   it('gives every destination when all names are good', () => {
-    expect(checkRemoteNames(['a', 'b/c'], { dir: '/d' })).toEqual({ dests: [resolve('/d/a'), resolve('/d/c')], problems: [] });
+    expect(checkRemoteNames(['a', 'b/c'], { dir: '/d' })).toEqual({ dests: [resolve('/d/a'), resolve('/d/b/c')], problems: [] });
+  });
+
+  it('keeps the directories the names do not share: files of one directory go straight into DIR', () => {
+    expect(checkRemoteNames(['pub/a/x.bin', '/pub/b/./x.bin', 'pub/a/deep/y'], { dir: '/d' }).dests).toEqual([resolve('/d/a/x.bin'), resolve('/d/b/x.bin'), resolve('/d/a/deep/y')]);
+    expect(checkRemoteNames(['pub/x/a.tar', 'pub/x/b.tar'], { dir: '/d' }).dests).toEqual([resolve('/d/a.tar'), resolve('/d/b.tar')]);
+    expect(checkRemoteNames(['pub/x/big.iso'], { dir: '/d' }).dests).toEqual([resolve('/d/big.iso')]);
   });
 
   it('names each refused path, escaped, and where it came from', () => {

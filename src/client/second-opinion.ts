@@ -1,0 +1,49 @@
+// Asking mirrors other than the one a file comes from: a second opinion on its size, or a copy of
+// a checksum file. The best-ranked are asked first; one that does not answer is passed over for the
+// next. These are side questions: they never fail a download, and a mirror's silence here is no
+// fault in the director's figures.
+
+import type { MirrorSpec } from '../certificate/types.js';
+import type { Director } from '../director/director.js';
+import { withConnection, type FtpPool, type Lease } from '../ftp/pool.js';
+
+export interface Opinion<T> {
+  mirror: string;
+  answer: T;
+}
+
+export class SecondOpinion {
+  constructor(
+    private readonly director: Director,
+    private readonly pool: FtpPool,
+  ) {}
+
+  /**
+   * Ask `question` of up to `count` mirrors not in `except`, `count` at a time in rank order; a
+   * mirror that fails is replaced by the next in line. Fewer answers when fewer mirrors answer.
+   */
+  async ask<T>(count: number, except: ReadonlySet<string>, signal: AbortSignal, question: (lease: Lease) => Promise<T>): Promise<Opinion<T>[]> {
+    // Mirrors with a connection to spare first: a question should not queue behind transfers.
+    const others = this.director.order().filter((m) => !except.has(m.name));
+    const queue: MirrorSpec[] = [...others.filter((m) => this.pool.hasRoom(m)), ...others.filter((m) => !this.pool.hasRoom(m))];
+    const answers: Opinion<T>[] = [];
+    let asking = 0;
+    const worker = async (): Promise<void> => {
+      // A worker asks the next mirror only while the answers in hand and on the way fall short.
+      while (answers.length + asking < count && !signal.aborted) {
+        const mirror = queue.shift();
+        if (!mirror) return;
+        asking++;
+        try {
+          answers.push({ mirror: mirror.name, answer: await withConnection(this.pool, mirror, signal, () => {}, (lease) => question(lease)) });
+        } catch {
+          // No answer from this one: the next in line is asked.
+        } finally {
+          asking--;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(count, queue.length) }, worker));
+    return answers;
+  }
+}

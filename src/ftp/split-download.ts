@@ -1,0 +1,258 @@
+// `get --split N`: one file fetched in byte ranges from several mirrors at once. This coordinator
+// owns the ranges: it cuts the file, starts up to N ranges (each a RangeRequest the director
+// applies, steered to mirrors not already busy with this file), hands the back half of the
+// largest remaining range to whichever range finishes first (re-balancing: fast mirrors end up
+// with more of the file), keeps the record of what is done, and finalizes the file like the
+// sequential download does.
+
+import { AllMirrorsFailed, LocalError, RequestError } from '../director/errors.js';
+import type { Director } from '../director/director.js';
+import { coveredBytes, mergeRanges, missingRanges, type ByteRange } from './byte-ranges.js';
+import type { DownloadOptions, DownloadResult } from './download-request.js';
+import { PartialFile, digestOf, type PartWriter } from './partial-file.js';
+import type { FtpPool } from './pool.js';
+import { RangeRecord } from './range-record.js';
+import { RangeRequest, type RangeJob, type RangeOwner } from './range-request.js';
+import type { Throttle } from './sink.js';
+import type { StallLimits } from './watchdog.js';
+
+/** A range is cut in two only when each half would have at least this many bytes. */
+export const MIN_PIECE = 256 * 1024;
+
+/** The file under the final name is this copy already (thrown past the director, which does not retry it). */
+class AlreadyComplete extends Error {}
+
+export class SplitDownload implements RangeOwner {
+  readonly what: string;
+  readonly pool: FtpPool;
+  readonly stall: StallLimits;
+  readonly commandTimeoutMs: number;
+  readonly throttle: Throttle | undefined;
+  private readonly controller = new AbortController();
+  readonly signal = this.controller.signal;
+  readonly bytesByMirror: Record<string, number> = {};
+  private readonly partial: PartialFile;
+  private size: number | undefined;
+  private mtime: string | undefined;
+  /** Done before this run (the record's ranges, or a sequential prefix). */
+  private base: ByteRange[] = [];
+  /** Every range started in this run; a finished one has pos === end. */
+  private readonly jobs: RangeJob[] = [];
+  private readonly running = new Set<Promise<void>>();
+  private readonly active = new Set<RangeJob>();
+  private readonly busyOn = new Map<string, number>();
+  private record: RangeRecord | undefined;
+  private writer: PartWriter | undefined;
+  private existing: { size: number; mtimeMs: number } | undefined;
+  private failure: unknown;
+  private received = 0;
+  private lastProgress = 0;
+  private readonly started = performance.now();
+
+  constructor(
+    private readonly options: DownloadOptions,
+    private readonly director: Director,
+    /** Most ranges under way at once. */
+    private readonly split: number,
+  ) {
+    this.what = options.remotePath;
+    this.pool = options.pool;
+    this.stall = options.stall;
+    this.commandTimeoutMs = options.commandTimeoutMs;
+    this.throttle = options.throttle;
+    this.partial = new PartialFile(options.dest, options.checksum?.algorithm);
+  }
+
+  /** Fetch the file; rejects with AllMirrorsFailed, Interrupted or LocalError, the record saved. */
+  async run(): Promise<DownloadResult> {
+    const { partial, options } = this;
+    await partial.open();
+    this.existing = options.force ? undefined : await partial.finished();
+    const { checksum } = options;
+    if (this.existing && checksum?.source === '--sha256' && (await digestOf(options.dest, checksum.algorithm)) === checksum.hex) return this.skip(this.existing.size, 'it has the sha256 given');
+    if (partial.length > 0 && !partial.isFrom(options.service, this.what)) {
+      const aside = await partial.setAside();
+      options.events({ type: 'warning', message: `${this.what}: ${partial.partPath} has no record of coming from ${this.what} of ${options.service}; set aside as ${aside}, starting over` });
+    }
+    const kept = partial.isFrom(options.service, this.what) ? partial.record : undefined;
+    if (kept) {
+      this.size = kept.size;
+      this.mtime = kept.mtime;
+      this.base = kept.ranges ?? [[0, Math.min(partial.length, kept.size)]];
+      this.keepRecord();
+    }
+    options.events({ type: 'start', file: this.what, dest: options.dest, size: this.size, offset: coveredBytes(this.base) });
+    try {
+      // Size unknown: N ranges log in at once, and each gets its bytes when its mirror says the size.
+      if (this.size === undefined) for (let i = 0; i < this.split; i++) this.launch({ start: 0, pos: 0, end: Infinity });
+      else this.fill();
+      while (this.running.size > 0) await Promise.race(this.running);
+    } finally {
+      this.writer?.close();
+      await this.record?.flush();
+    }
+    if (this.failure instanceof AlreadyComplete) return this.skip(this.existing!.size, this.failure.message);
+    if (this.failure) throw this.failure;
+    if (this.record?.failure) throw this.record.failure;
+    return this.finish();
+  }
+
+  // --- RangeOwner: what each range asks of the download ---
+
+  check(mirror: string, job: RangeJob, size: number, mtime: string | undefined): void {
+    if (this.size === undefined) {
+      const e = this.existing;
+      if (e && mtime && e.size === size && Math.floor(e.mtimeMs / 1000) === Math.floor(Date.parse(mtime) / 1000)) {
+        throw new AlreadyComplete(`it has ${mirror}'s size and time`);
+      }
+      this.size = size;
+      this.mtime = mtime;
+      this.keepRecord();
+      void this.record!.save();
+    } else if (size !== this.size) {
+      throw new RequestError('mismatch', `${mirror} has ${size} bytes, the file being fetched has ${this.size}`);
+    } else if (this.mtime && mtime && mtime !== this.mtime && this.doneBytes() > 0) {
+      throw new RequestError('mismatch', `${mirror} has a copy modified ${mtime}, the partial file is from one modified ${this.mtime}`);
+    }
+    if (job.end === Infinity) {
+      const [from, end] = this.nextPiece() ?? [size, size];
+      Object.assign(job, { start: from, pos: from, end });
+    }
+  }
+
+  write(_job: RangeJob, mirror: string, chunk: Buffer, position: number): void {
+    // Opened at the first byte: a run that fetches none (already complete) leaves no .part.
+    this.writer ??= this.partial.writer(0, true);
+    this.writer.write(chunk, position);
+    this.received += chunk.length;
+    this.bytesByMirror[mirror] = (this.bytesByMirror[mirror] ?? 0) + chunk.length;
+    this.record?.wrote(chunk.length);
+    const now = performance.now();
+    if (now - this.lastProgress < (this.options.progressIntervalMs ?? 500)) return;
+    this.lastProgress = now;
+    const seconds = (now - this.started) / 1000;
+    const mirrors = [...this.busyOn.keys()].join('+');
+    this.options.events({ type: 'progress', file: this.what, mirror: mirrors, bytes: this.doneBytes(), size: this.size ?? 0, rate: seconds > 0 ? this.received / seconds : 0 });
+  }
+
+  busy(mirror: string, delta: 1 | -1): void {
+    const n = (this.busyOn.get(mirror) ?? 0) + delta;
+    if (n > 0) this.busyOn.set(mirror, n);
+    else this.busyOn.delete(mirror);
+  }
+
+  avoid(): ReadonlySet<string> {
+    return new Set(this.busyOn.keys());
+  }
+
+  attempt(mirror: string, job: RangeJob, size: number, reused: boolean): void {
+    // offset is the file's bytes on disk, as for a sequential attempt: the reporters count from it.
+    this.options.events({ type: 'attempt', file: this.what, mirror, offset: this.doneBytes(), size, reused, range: [job.pos, job.end] });
+  }
+
+  failover(mirror: string, error: RequestError): void {
+    this.options.events({ type: 'failover', file: this.what, mirror, kind: error.kind, message: error.message, bytes: this.doneBytes(), size: this.size });
+  }
+
+  // --- the ranges ---
+
+  /** Everything done: before this run, and each range's bytes up to where it got. */
+  private done(): ByteRange[] {
+    return mergeRanges([...this.base, ...this.jobs.map((j): ByteRange => [j.start, j.pos])]);
+  }
+
+  private doneBytes(): number {
+    return coveredBytes(this.done());
+  }
+
+  private keepRecord(): void {
+    const { service, remotePath } = { service: this.options.service, remotePath: this.what };
+    this.record = new RangeRecord(this.partial, { version: 1, service, remotePath, size: this.size!, ...(this.mtime ? { mtime: this.mtime } : {}) }, () => this.done());
+  }
+
+  /** Start ranges until N run. */
+  private fill(): void {
+    if (this.failure || this.size === undefined || this.signal.aborted) return;
+    while (this.active.size < this.split) {
+      const piece = this.nextPiece();
+      if (!piece) return;
+      this.launch({ start: piece[0], pos: piece[0], end: piece[1] });
+    }
+  }
+
+  /** Bytes for a new range: the first that nobody has, else the back half of the largest remaining range (cut off it). */
+  private nextPiece(): ByteRange | undefined {
+    const sized = this.jobs.filter((j) => j.end !== Infinity);
+    const claimed = [...this.base, ...sized.map((j): ByteRange => [j.start, this.active.has(j) ? j.end : j.pos])];
+    const gap = missingRanges(claimed, this.size!)[0];
+    if (gap) return gap;
+    const largest = sized.filter((j) => this.active.has(j)).sort((a, b) => b.end - b.pos - (a.end - a.pos))[0];
+    if (!largest || largest.end - largest.pos < 2 * MIN_PIECE) return undefined;
+    const cut = largest.pos + Math.floor((largest.end - largest.pos) / 2);
+    const piece: ByteRange = [cut, largest.end];
+    largest.end = cut;
+    return piece;
+  }
+
+  private launch(job: RangeJob): void {
+    this.jobs.push(job);
+    this.active.add(job);
+    const run = this.director
+      .apply(new RangeRequest(this, job))
+      .then(
+        () => {
+          this.active.delete(job);
+          this.fill();
+        },
+        (error) => this.fail(error, job),
+      )
+      .finally(() => this.running.delete(run));
+    this.running.add(run);
+  }
+
+  /** A range failed for good (or Ctrl-C): the others stop too; the first reason is the download's. */
+  private fail(error: unknown, job: RangeJob): void {
+    this.active.delete(job);
+    // The ranges this one stopped end with Interrupted: not the reason.
+    this.failure ??= error;
+    this.controller.abort();
+  }
+
+  private async finish(): Promise<DownloadResult> {
+    const { options, partial } = this;
+    const size = this.size!;
+    const missing = missingRanges(this.done(), size);
+    if (missing.length > 0) throw new LocalError(`${this.what}: ranges ended with ${coveredBytes(missing)} bytes missing (a bug)`);
+    if (size === 0) partial.writer(0, true).close(); // an empty file is a file too
+    const { checksum } = options;
+    if (checksum) {
+      // Ranges arrive out of order: the digest reads what it did not see written, once.
+      const actual = await partial.digest();
+      if (actual !== checksum.hex) {
+        // A whole-file hash cannot say which range is bad: none of the bytes can be trusted.
+        await partial.truncate(0);
+        const from = Object.keys(this.bytesByMirror).join(', ');
+        const message = `${checksum.algorithm} ${actual} after ranges from ${from}, ${checksum.source} says ${checksum.hex}`;
+        throw new AllMirrorsFailed(this.what, [{ mirror: from, kind: 'mismatch', message }]);
+      }
+    }
+    await partial.finalize(this.mtime);
+    const result: DownloadResult = {
+      dest: options.dest,
+      size,
+      resumedFrom: coveredBytes(this.base),
+      bytesByMirror: { ...this.bytesByMirror },
+      mirror: Object.keys(this.bytesByMirror).join('+'),
+      seconds: (performance.now() - this.started) / 1000,
+    };
+    const { dest, resumedFrom, seconds, bytesByMirror } = result;
+    options.events({ type: 'done', file: this.what, dest, size, resumedFrom, seconds, bytesByMirror });
+    return result;
+  }
+
+  private skip(size: number, why: string): DownloadResult {
+    const { dest } = this.options;
+    this.options.events({ type: 'skipped', file: this.what, dest, size, reason: `already complete: ${why}` });
+    return { dest, size, resumedFrom: size, bytesByMirror: {}, mirror: '', seconds: (performance.now() - this.started) / 1000, skipped: true };
+  }
+}
