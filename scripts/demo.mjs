@@ -48,8 +48,11 @@ try {
 
   console.log(`\n== 2. 64 MiB; the mirror serving it is killed after ${KILL.atSeconds} s`);
   const big = run(['get', 'sample/64MiB.bin', ...common]);
-  local.armFaults([KILL], (_, name) => console.log(`(demo: killed ${name})`));
+  // Said once the get is over: a line printed while it draws its live area would be drawn over.
+  const killed = [];
+  local.armFaults([KILL], (_, name) => killed.push(name));
   failed += (await big) === 0 ? 0 : 1;
+  for (const name of killed) console.log(`(demo: ${name} was killed ${KILL.atSeconds} s after the get connected)`);
 
   console.log('\n== 3. every file checked against the served copy');
   for (const path of [...small, 'sample/64MiB.bin']) {

@@ -16,6 +16,7 @@ import { CertificateError, parseCertificate, type Problem } from './load.js';
 import type { CertificateCache, CachedCopy } from './cache.js';
 import { verifyBytes } from './signing.js';
 import { maskPasswords } from '../util/safe-text.js';
+import { localReason } from '../util/local-error-text.js';
 import { absoluteSource, isUrlSource, sourceFor, type CertificateSource, type Fetched } from './sources.js';
 import type { Certificate } from './types.js';
 
@@ -91,7 +92,8 @@ async function fromSource(source: CertificateSource, trustedKey: string | undefi
     }
   } catch (error) {
     if (error instanceof CertificateError) return { problems: error.problems };
-    return { problems: [problemAt(source.origin, `cannot read the certificate: ${(error as Error).message}`)] };
+    const reason = source.local ? localReason(error, source.origin, 'read') : (error as Error).message;
+    return { problems: [problemAt(source.origin, `cannot read the certificate: ${reason}`)] };
   }
   const key = trustedKey ?? cert.signingKey!;
   const verdict = verifyBytes(fetched.bytes, fetched.signature, key);

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { makeDirs } from '../util/make-dirs.js';
 
 export interface CacheMeta {
   fetchedAt: string;
@@ -38,7 +39,7 @@ export class CertificateCache {
   }
 
   async write(specs: string[], copy: { bytes: Buffer; signature?: string; origin: string }, now = Date.now()): Promise<void> {
-    await fsp.mkdir(this.dir, { recursive: true });
+    await makeDirs(this.dir);
     const base = this.base(specs);
     const meta: CacheMeta = { fetchedAt: new Date(now).toISOString(), origin: copy.origin };
     // The meta goes last: until it is written, a half-replaced copy fails its checks or is older.

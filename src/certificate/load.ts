@@ -5,6 +5,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { CertificateError, type Problem } from './problems.js';
 import { checkCertificate } from './schema.js';
 import type { Certificate } from './types.js';
+import { localReason } from '../util/local-error-text.js';
 
 export { CertificateError, formatProblem, type Problem } from './problems.js';
 
@@ -35,7 +36,7 @@ export async function loadCertificateFile(path: string): Promise<Certificate> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    const reason = (err as Error).message;
+    const reason = localReason(err, path, 'read');
     throw new CertificateError([
       { file: path, line: 0, column: 0, key: '', message: `cannot read the certificate: ${reason}` },
     ]);

@@ -3,6 +3,7 @@
 
 import { open } from 'node:fs/promises';
 import { printable } from '../util/safe-text.js';
+import { localErrorText } from '../util/local-error-text.js';
 
 export interface NetrcEntry {
   /** Host name, or null for the `default` entry. */
@@ -141,7 +142,8 @@ export async function readNetrcFile(path: string): Promise<NetrcFile> {
     handle = await open(path, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], warnings: [] };
-    throw err;
+    // This machine's problem, not the mirror's: said, and logins go on without the file.
+    return { entries: [], warnings: [`${localErrorText(err, printable(path), 'read')}; logging in without it`] };
   }
   try {
     const stat = await handle.stat();

@@ -15,6 +15,8 @@ import type { BenchSettings } from '../bench/settings.js';
 import { runSweep, totalFiles, type PointPlan, type Target } from '../bench/sweep.js';
 import { toSvg } from '../bench/svg.js';
 import { faultTarget } from '../emulator/faults.js';
+import { isMachineFault, localErrorText } from '../util/local-error-text.js';
+import { makeDirs } from '../util/make-dirs.js';
 import { EXIT } from './exit-codes.js';
 import { interruptSignal } from './interrupt.js';
 
@@ -48,7 +50,7 @@ function progress(settings: BenchSettings, quietLines: boolean) {
 }
 
 async function writeOutputs(dir: string, result: BenchResult, report: string[], paper: boolean): Promise<string[]> {
-  await fsp.mkdir(dir, { recursive: true });
+  await makeDirs(dir);
   const files: [string, string][] = [
     ['bench.csv', toCsv(result)],
     ['figure6.svg', toSvg(result, { paper })],
@@ -112,8 +114,15 @@ export async function runBench(o: BenchOptions): Promise<number> {
   if (o.json) process.stdout.write(JSON.stringify({ ...result, checks }, null, 2) + '\n');
   else process.stdout.write(report.join('\n') + '\n');
   if (o.out) {
-    const written = await writeOutputs(resolve(o.out), result, report, paper);
-    process.stderr.write(`wrote ${written.join(', ')}\n`);
+    try {
+      const written = await writeOutputs(resolve(o.out), result, report, paper);
+      process.stderr.write(`wrote ${written.join(', ')}\n`);
+    } catch (error) {
+      // The report is on stdout already: the run is not lost, only the files.
+      const path = (error as NodeJS.ErrnoException).path ?? o.out;
+      process.stderr.write(`smartftp bench: --out ${o.out}: cannot write the results: ${localErrorText(error, path)}\n`);
+      return isMachineFault(error) ? EXIT.local : EXIT.usage;
+    }
   }
   if (o.json && checks.length > 0) process.stderr.write(checkLines(checks).join('\n') + '\n');
   const code = benchExitCode(result.interrupted, checks, o.reportOnly);

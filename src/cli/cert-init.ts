@@ -12,6 +12,7 @@ import { surveyMirrors, type MirrorSurvey } from '../client/mirror-survey.js';
 import { Interrupted } from '../director/errors.js';
 import { createReporter } from '../ui/reporter.js';
 import { safeForMessage } from '../util/safe-text.js';
+import { isMachineFault, localErrorText } from '../util/local-error-text.js';
 import { EXIT } from './exit-codes.js';
 import { interruptSignal } from './interrupt.js';
 import { DEFAULT_CERT } from './load-cert.js';
@@ -89,8 +90,8 @@ export async function runCertInit(urls: string[], options: CertInitOptions): Pro
   try {
     await writeFile(out, text, { flag: options.force ? 'w' : 'wx' });
   } catch (error) {
-    reporter.note(`smartftp cert init: cannot write ${out}: ${(error as Error).message}`);
-    return (error as NodeJS.ErrnoException).code === 'EEXIST' ? EXIT.usage : EXIT.local;
+    reporter.note(`smartftp cert init: cannot write ${localErrorText(error, out)}`);
+    return isMachineFault(error) ? EXIT.local : EXIT.usage;
   }
   const reachable = surveys.filter((s) => s.reachable).length;
   const lines = [`${out}: written: service ${service}, ${mirrors.length} mirror(s), ${reachable} reachable`];

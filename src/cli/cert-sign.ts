@@ -6,6 +6,7 @@ import { promises as fsp } from 'node:fs';
 import { CertificateError, formatProblem, parseCertificate, type Problem } from '../certificate/load.js';
 import { generateSigningKey, lineOfTopKey, readPrivateKey, SIGNATURE_SUFFIX, signBytes, verifyBytes } from '../certificate/signing.js';
 import type { Certificate } from '../certificate/types.js';
+import { errnoCode, isMachineFault, localReason, type Access } from '../util/local-error-text.js';
 import { EXIT } from './exit-codes.js';
 import { DEFAULT_KEY_FILE } from './key-file.js';
 import { readPublicKeyArg } from './load-cert.js';
@@ -33,8 +34,15 @@ async function run(body: () => Promise<void>): Promise<number> {
   }
 }
 
-function reason(error: unknown): string {
+/** Why a local file could not be used: an OS error in words (local-error-text.ts), else the error's message. */
+function reason(error: unknown, path: string, access: Access): string {
+  if (errnoCode(error)) return localReason(error, path, access);
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A file that cannot be written: exit 3 when this machine refuses, 2 when the name is wrong. */
+function cannotWrite(out: string, error: unknown): Stop {
+  return new Stop(`cannot write ${out}: ${reason(error, out, 'write')}`, isMachineFault(error) ? EXIT.local : EXIT.usage);
 }
 
 /** The file's exact bytes and the certificate they hold (CertificateError when it is not a valid one). */
@@ -43,7 +51,7 @@ async function readCertificate(file: string): Promise<{ bytes: Buffer; cert: Cer
   try {
     bytes = await fsp.readFile(file);
   } catch (error) {
-    throw new Stop(`${file}: cannot read the certificate: ${reason(error)}`);
+    throw new Stop(`${file}: cannot read the certificate: ${reason(error, file, 'read')}`, isMachineFault(error) ? EXIT.local : EXIT.usage);
   }
   return { bytes, cert: parseCertificate(bytes.toString('utf8'), file) };
 }
@@ -68,7 +76,7 @@ export async function runCertKeygen(options: { out?: string; force?: boolean }):
     } catch (error) {
       const exists = (error as NodeJS.ErrnoException).code === 'EEXIST';
       if (exists) throw new Stop(`${out} exists; keep it, or give --force to replace it (its signatures will no longer verify)`);
-      throw new Stop(`cannot write ${out}: ${reason(error)}`, EXIT.local);
+      throw cannotWrite(out, error);
     }
     process.stdout.write(`signing_key: ${publicKey}\n`);
     process.stderr.write(
@@ -85,7 +93,7 @@ export async function runCertSign(file: string, options: { key: string; out?: st
     try {
       signer = readPrivateKey(await fsp.readFile(options.key, 'utf8'));
     } catch (error) {
-      throw new Stop(`${options.key}: cannot use it as a signing key: ${reason(error)}`);
+      throw new Stop(`${options.key}: cannot use it as a signing key: ${reason(error, options.key, 'read')}`);
     }
     const { bytes, cert } = await readCertificate(file);
     if (cert.signingKey !== undefined && cert.signingKey !== signer.publicKey) {
@@ -101,7 +109,7 @@ export async function runCertSign(file: string, options: { key: string; out?: st
     try {
       await fsp.writeFile(out, signBytes(bytes, signer.key));
     } catch (error) {
-      throw new Stop(`cannot write ${out}: ${reason(error)}`, EXIT.local);
+      throw cannotWrite(out, error);
     }
     process.stdout.write(`${out}: signed ${file} (${bytes.length} bytes) with ${signer.publicKey}\n`);
   });
@@ -115,7 +123,7 @@ export async function runCertVerify(file: string, options: { key?: string; sig?:
       try {
         key = await readPublicKeyArg(options.key);
       } catch (error) {
-        throw new Stop(`--key ${reason(error)}`);
+        throw new Stop(`--key ${(error as Error).message}`);
       }
     }
     if (key === undefined) throw keyProblem(file, bytes, 'no key to verify with: the certificate names no signing_key; give --key');
@@ -124,7 +132,7 @@ export async function runCertVerify(file: string, options: { key?: string; sig?:
     try {
       signature = await fsp.readFile(sigFile, 'utf8');
     } catch (error) {
-      throw new Stop(`${sigFile}: cannot read the signature: ${reason(error)}`);
+      throw new Stop(`${sigFile}: cannot read the signature: ${reason(error, sigFile, 'read')}`);
     }
     const verdict = verifyBytes(bytes, signature, key);
     if (!verdict.ok) {

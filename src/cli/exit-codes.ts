@@ -5,7 +5,7 @@ export const EXIT = {
   failed: 1,
   /** Bad usage or a bad certificate: nothing was downloaded. */
   usage: 2,
-  /** A fault on this machine (disk full, permission): the partial file stays for the next run. */
+  /** A fault on this machine (disk full, permission, read-only file system): a partial file with bytes stays for the next run. */
   local: 3,
   /** Interrupted (Ctrl-C): the partial file stays for the next run. */
   interrupted: 130,

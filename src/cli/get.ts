@@ -2,7 +2,7 @@
 // each outcome to the exit code. It never picks a mirror. Files given by full URLs are fetched
 // through services built from those URLs, one after another (client/url-files.ts).
 
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { downloadBatch, type BatchItem, type BatchOutcome } from '../client/batch.js';
 import { destinationProblem } from '../client/destination.js';
 import { checkRemoteNames } from '../client/remote-name.js';
@@ -13,6 +13,7 @@ import type { Certificate, PolicyName } from '../certificate/types.js';
 import { AllMirrorsFailed, Interrupted } from '../director/errors.js';
 import { defaultStateDir, StateStore } from '../director/state.js';
 import { createReporter, type Reporter } from '../ui/reporter.js';
+import { isMachineFault, localErrorText } from '../util/local-error-text.js';
 import { EXIT } from './exit-codes.js';
 import { readList, wantedFiles, type ListEntry, type Wanted } from './get-input.js';
 import { runGetTree } from './get-tree.js';
@@ -75,8 +76,8 @@ export async function runGet(paths: string[], options: GetOptions): Promise<numb
   try {
     listed = options.inputFile ? await readList(options.inputFile) : [];
   } catch (error) {
-    createReporter(output).note(`smartftp get: cannot read ${options.inputFile}: ${(error as Error).message}`);
-    return EXIT.usage;
+    createReporter(output).note(`smartftp get: cannot read the list -i ${localErrorText(error, options.inputFile ?? '-', 'read')}`);
+    return isMachineFault(error) ? EXIT.local : EXIT.usage;
   }
   const count = paths.length + listed.length;
   const reporter = createReporter({ ...output, total: count });
@@ -195,8 +196,8 @@ export async function fetchItems(client: ServiceClient, items: BatchItem[], opti
   const onOutcome = (outcome: BatchOutcome) => {
     if (!('error' in outcome)) return;
     const { item, error } = outcome;
-    // Said only when there is one: a failure before the first byte leaves none.
-    const stays = existsSync(`${item.dest}.part`) ? '; the partial file stays for the next run' : '';
+    // Said only when there are bytes kept: a failure before the first byte leaves none.
+    const stays = keptBytes(`${item.dest}.part`) > 0 ? '; the partial file stays for the next run' : '';
     if (error instanceof AllMirrorsFailed) {
       reporter.event({ type: 'error', file: item.remotePath, message: error.message, attempts: error.attempts });
       code = Math.max(code, EXIT.failed);
@@ -210,4 +211,13 @@ export async function fetchItems(client: ServiceClient, items: BatchItem[], opti
   };
   await downloadBatch(client, items, { jobs: options.jobs ?? 1, file: { sha256: options.sha256, force: options.force, split: options.split }, onOutcome });
   return code;
+}
+
+/** Bytes in a partial file (0 when there is none, or it cannot be looked at). */
+function keptBytes(part: string): number {
+  try {
+    return statSync(part).size;
+  } catch {
+    return 0;
+  }
 }

@@ -14,6 +14,7 @@ import { KEY_PREFIX, parsePublicKey } from '../certificate/signing.js';
 import type { Certificate } from '../certificate/types.js';
 import { defaultStateDir } from '../director/state.js';
 import type { Reporter } from '../ui/reporter.js';
+import { localReason } from '../util/local-error-text.js';
 import { maskPasswords } from '../util/safe-text.js';
 
 export interface CertOptions {
@@ -58,7 +59,7 @@ export async function readPublicKeyArg(value: string): Promise<string> {
     try {
       text = await readFile(value, 'utf8');
     } catch (error) {
-      throw new Error(`${value}: neither an ed25519:BASE64 key nor a readable file (${(error as Error).message})`);
+      throw new Error(`${value}: neither an ed25519:BASE64 key nor a readable file (${localReason(error, value, 'read')})`);
     }
     text = text.replace(/^\s*signing_key\s*:\s*/, '').replace(/^["']|["']\s*$/g, '');
   }

@@ -2,10 +2,12 @@
 // README's demo, trying the CLI by hand). This file reads the options and prints; the mirrors,
 // their links, the sample tree and the faults' clocks are src/emulator's.
 
+import { readdirSync, statSync } from 'node:fs';
 import { describeFault, parseFault, unknownTarget, type FaultSpec } from '../emulator/faults.js';
 import { localMirrorSpecs, startLocalMirrors, type LocalMirrors } from '../emulator/local-mirrors.js';
 import { SAMPLE_FILES } from '../emulator/sample-data.js';
 import { createReporter } from '../ui/reporter.js';
+import { localErrorText } from '../util/local-error-text.js';
 import { formatBytes } from '../ui/format.js';
 import { EXIT } from './exit-codes.js';
 import { interruptSignal } from './interrupt.js';
@@ -31,6 +33,17 @@ function faultsFromOptions(texts: string[], names: string[]): FaultSpec[] | stri
   }
 }
 
+/** Why `dir` cannot be served, if it cannot. */
+function directoryProblem(dir: string): string | undefined {
+  try {
+    if (!statSync(dir).isDirectory()) return `${dir}: is a file; name a directory to serve`;
+    readdirSync(dir);
+    return undefined;
+  } catch (error) {
+    return localErrorText(error, dir, 'read');
+  }
+}
+
 export async function runServe(options: ServeOptions): Promise<number> {
   const reporter = createReporter({ json: false, quiet: false });
   const cert = await loadCertificateForCli(options, reporter);
@@ -43,6 +56,11 @@ export async function runServe(options: ServeOptions): Promise<number> {
   const faults = faultsFromOptions(options.fault ?? [], local.map((m) => m.name));
   if (typeof faults === 'string') {
     reporter.note(faults);
+    return EXIT.usage;
+  }
+  const rootProblem = options.root === undefined ? undefined : directoryProblem(options.root);
+  if (rootProblem) {
+    reporter.note(`smartftp serve: --root ${rootProblem}`);
     return EXIT.usage;
   }
   const interrupt = interruptSignal();

@@ -3,9 +3,10 @@
 
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { localErrorText } from '../util/local-error-text.js';
 
 export interface DestinationProblem {
-  /** 'usage': the options are wrong; 'local': this machine refuses (permission). */
+  /** 'usage': the options are wrong; 'local': this machine refuses (permission, read-only file system). */
   kind: 'usage' | 'local';
   message: string;
 }
@@ -20,14 +21,14 @@ function kindOf(path: string): 'file' | 'dir' | 'other' | undefined {
 }
 
 /** The nearest directory that exists on the way to `path`, and whether it can be written to. */
-function writableAncestor(path: string): { dir: string; writable: boolean } {
+function writableAncestor(path: string): { dir: string; refused?: unknown } {
   let dir = path;
   while (kindOf(dir) === undefined && dirname(dir) !== dir) dir = dirname(dir);
   try {
     accessSync(dir, constants.W_OK | constants.X_OK);
-    return { dir, writable: true };
-  } catch {
-    return { dir, writable: false };
+    return { dir };
+  } catch (error) {
+    return { dir, refused: error };
   }
 }
 
@@ -39,7 +40,7 @@ export function destinationProblem(options: { output?: string; dir?: string }): 
     if (/[/\\]$/.test(options.output)) return { kind: 'usage', message: `-o ${options.output} ends with a slash: -o names a file; for a directory use -d` };
     const place = writableAncestor(dirname(out));
     if (kindOf(place.dir) !== 'dir') return { kind: 'usage', message: `-o ${options.output}: ${place.dir} is not a directory` };
-    if (!place.writable) return { kind: 'local', message: `-o ${options.output}: ${place.dir} cannot be written to (permission denied)` };
+    if (place.refused) return { kind: 'local', message: `-o ${options.output}: ${localErrorText(place.refused, place.dir)}` };
     return undefined;
   }
   const dir = resolve(options.dir ?? '.');
@@ -47,6 +48,6 @@ export function destinationProblem(options: { output?: string; dir?: string }): 
   if (kind !== undefined && kind !== 'dir') return { kind: 'usage', message: `-d ${options.dir}: it is a file, not a directory` };
   const place = writableAncestor(dir);
   if (kindOf(place.dir) !== 'dir') return { kind: 'usage', message: `-d ${options.dir}: ${place.dir} is not a directory` };
-  if (!place.writable) return { kind: 'local', message: `-d ${options.dir ?? '.'}: ${place.dir} cannot be written to (permission denied)` };
+  if (place.refused) return { kind: 'local', message: `-d ${options.dir ?? '.'}: ${localErrorText(place.refused, place.dir)}` };
   return undefined;
 }

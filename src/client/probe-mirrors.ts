@@ -1,10 +1,11 @@
 // `mirrors --probe`: measure every mirror of the service now with a small download (the probe a
 // request runs beside itself), a few at once. A mirror that fails is recorded in the director's
-// stats as any failure is, and its error returned for the caller to show.
+// stats as any failure is, and its error returned for the caller to show; one that answers and
+// sends is a success, so its earlier failures no longer describe it.
 
 import type { MirrorSpec } from '../certificate/types.js';
 import { Interrupted, RequestError } from '../director/errors.js';
-import { recordFailure, statsFor } from '../director/stats.js';
+import { recordFailure, recordSuccess, statsFor } from '../director/stats.js';
 import { classifyTransferError } from '../ftp/classify.js';
 import type { ServiceClient } from './service-client.js';
 
@@ -37,6 +38,7 @@ export async function probeAll(client: ServiceClient, signal: AbortSignal): Prom
         const path = client.cert.probePath ?? (await firstListedFile(client, m, signal));
         const request = client.request(path, '/dev/null', { events: () => {} });
         await request.probe(m, signal, director.meter(m));
+        recordSuccess(statsFor(director.stats, m.name), Date.now());
       } catch (error) {
         if (error instanceof Interrupted || signal.aborted) throw new Interrupted();
         const e = error instanceof RequestError ? error : classifyTransferError(error);

@@ -24,6 +24,7 @@ import { remoteFullPath, remoteSize } from '../ftp/remote-file.js';
 import { ChecksumCatalog } from './checksum-catalog.js';
 import { SecondOpinion } from './second-opinion.js';
 import type { PolicyName } from '../certificate/types.js';
+import { localErrorText } from '../util/local-error-text.js';
 
 /** The adaptive stall limit never goes below this (ms): a loaded machine pauses too. */
 export const ADAPTIVE_STALL_FLOOR_MS = 2000;
@@ -274,7 +275,8 @@ export class ServiceClient {
         }),
       );
     } catch (error) {
-      this.options.events({ type: 'warning', message: `could not save state in ${store.dir}: ${(error as Error).message}` });
+      const path = (error as NodeJS.ErrnoException).path ?? store.dir;
+      this.options.events({ type: 'warning', message: `could not save what was measured: ${localErrorText(error, path)} (or give --state-dir DIR, or --no-state)` });
     }
   }
 }

@@ -3,11 +3,11 @@
 // request cleans up and is re-applied on the next.
 
 import type { MirrorSpec } from '../certificate/types.js';
-import { AllMirrorsFailed, Interrupted, RequestError, type Attempt } from './errors.js';
+import { AllMirrorsFailed, Interrupted, LocalError, RequestError, type Attempt } from './errors.js';
 import { Exploration } from './exploration.js';
 import { behindFresh, FRESH_AGE, type Policy, type RankContext } from './policies.js';
 import type { Meter, Request } from './request.js';
-import { MIN_SAMPLE_BYTES, inCooldown, recordFault, recordLatency, recordSuccess, recordThroughput, statsFor, type StatsBook } from './stats.js';
+import { MIN_SAMPLE_BYTES, faultMark, forgiveSince, inCooldown, recordFault, recordLatency, recordSuccess, recordThroughput, statsFor, type FaultMark, type StatsBook } from './stats.js';
 
 export type { Meter, Request } from './request.js';
 export { PROBE_RETEST_SHARE, RETEST_MIN, RETEST_SPREAD } from './exploration.js';
@@ -175,6 +175,8 @@ export class Director {
   /** The paper's IDirector.apply: the request's result, or AllMirrorsFailed with every attempt. */
   async apply<T>(request: Request<T>): Promise<T> {
     const attempts: Attempt[] = [];
+    // Each mirror's fault record before this request's first fault on it, should it be forgiven.
+    const marks = new Map<string, FaultMark>();
     const signal = this.signal ?? new AbortController().signal;
     for (let round = 0; round < this.maxPasses; round++) {
       const before = request.progress?.() ?? 0;
@@ -197,8 +199,11 @@ export class Director {
           return result;
         } catch (error) {
           if (signal.aborted) throw new Interrupted();
+          if (error instanceof LocalError) this.forgive(error.forgive, marks);
           if (!(error instanceof RequestError)) throw error;
           attempts.push({ mirror: mirror.name, kind: error.kind, message: error.message });
+          const blamed = error.culprit ?? mirror.name;
+          if (!marks.has(blamed)) marks.set(blamed, faultMark(statsFor(this.stats, blamed)));
           this.failed(mirror, error);
           await request.cleanup(mirror, error);
         }
@@ -216,6 +221,14 @@ export class Director {
     this.finished += 1;
     this.exploration.retestedFrom = retestedFrom;
     this.lastMirror = mirror.name;
+  }
+
+  /** The request found that these mirrors' faults were not theirs: back to their records before it. */
+  private forgive(mirrors: readonly string[], marks: Map<string, FaultMark>): void {
+    for (const name of mirrors) {
+      const mark = marks.get(name);
+      if (mark) forgiveSince(statsFor(this.stats, name), mark);
+    }
   }
 
   private failed(mirror: MirrorSpec, error: RequestError): void {

@@ -41,10 +41,17 @@ export class AllMirrorsFailed extends Error {
  */
 export class LocalError extends Error {
   readonly code: string | undefined;
-  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+  /**
+   * Mirrors whose failed attempts at this request turned out to be the user's mistake, not theirs
+   * (a wrong --sha256, shown by another mirror's identical copy): the director takes back the
+   * faults it recorded for them.
+   */
+  readonly forgive: readonly string[];
+  constructor(message: string, options?: { cause?: unknown; code?: string; forgive?: readonly string[] }) {
     super(message, options);
     this.name = 'LocalError';
     this.code = options?.code;
+    this.forgive = options?.forgive ?? [];
   }
 }
 

@@ -7,6 +7,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { MirrorSpec } from '../certificate/types.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { localErrorText } from '../util/local-error-text.js';
+import { makeDirs } from '../util/make-dirs.js';
 import { emptyStats, type MirrorStats, type StatsBook } from './stats.js';
 
 export const STATE_VERSION = 1;
@@ -73,7 +75,7 @@ export class StateStore {
       text = await fsp.readFile(path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: undefined };
-      return { state: undefined, warning: `state file ${path} unreadable (${(error as Error).message}); starting fresh` };
+      return { state: undefined, warning: `state file ${localErrorText(error, path, 'read')}; starting fresh without what was measured` };
     }
     let data: ServiceState;
     try {
@@ -90,7 +92,7 @@ export class StateStore {
   }
 
   async save(state: ServiceState): Promise<void> {
-    await fsp.mkdir(this.dir, { recursive: true });
+    await makeDirs(this.dir);
     await writeFileAtomic(this.path(state.service), JSON.stringify(state, null, 2) + '\n');
   }
 }

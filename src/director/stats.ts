@@ -133,6 +133,24 @@ export function recordFault(s: MirrorStats, kind: ErrorKind, now: number): void 
   s.weight = 0;
 }
 
+/** A mirror's fault record and figures at one moment, to go back to when its later faults are forgiven. */
+export type FaultMark = Pick<MirrorStats, 'failures' | 'cooldownUntil' | 'throughput' | 'samples' | 'weight'>;
+
+export function faultMark(s: MirrorStats): FaultMark {
+  const { cooldownUntil, throughput, samples, weight } = s;
+  return { failures: [...s.failures], cooldownUntil, throughput, samples, weight };
+}
+
+/** Take back the faults recorded since `mark`, and the figures a 'corrupt' wiped unless measured again since. */
+export function forgiveSince(s: MirrorStats, mark: FaultMark): void {
+  s.failures = [...mark.failures];
+  s.cooldownUntil = mark.cooldownUntil;
+  if (s.samples > 0) return;
+  s.throughput = mark.throughput;
+  s.samples = mark.samples;
+  s.weight = mark.weight;
+}
+
 export function inCooldown(s: MirrorStats | undefined, now: number): boolean {
   return !!s && s.cooldownUntil > now;
 }

@@ -2,12 +2,12 @@
 // them. Fresh servers per point, so no link, session or fault state leaks from one point to the next.
 
 import { promises as fsp } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { armFaults, type FaultSpec } from './faults.js';
 import { writeSampleFile } from './sample-data.js';
 import { startFtpServer, type FtpServerHandle } from './server.js';
 import type { Certificate, MirrorSpec } from '../certificate/types.js';
+import { makeOwnedTempDir } from '../util/owned-temp-dir.js';
 
 /** The file every emulated mirror serves, in a temporary tree removed by dispose(). */
 export interface BenchFile {
@@ -18,7 +18,7 @@ export interface BenchFile {
 }
 
 export async function makeBenchFile(size: number): Promise<BenchFile> {
-  const root = await fsp.mkdtemp(join(tmpdir(), 'smartftp-bench-root-'));
+  const root = makeOwnedTempDir('smartftp-bench-root-');
   const remotePath = `bench/file-${size}.bin`;
   await fsp.mkdir(join(root, 'bench'));
   writeSampleFile(join(root, remotePath), size, 1);

@@ -4,9 +4,9 @@
 // (sampleBytes), as a file (writeSampleFile), and the tree `smartftp serve` and the demo serve.
 
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, mkdirSync, openSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { makeOwnedTempDir } from '../util/owned-temp-dir.js';
 
 export class SampleBytes {
   private x: number;
@@ -77,7 +77,7 @@ export const SAMPLE_FILES: Record<string, number> = {
 
 /** A temporary tree with the sample files (and their SHA256SUMS) under each distinct base path; sha256 by sample path. */
 export function makeSampleRoot(mirrors: readonly { basePath: string }[]): { root: string; sha256: Record<string, string> } {
-  const root = mkdtempSync(join(tmpdir(), 'smartftp-serve-'));
+  const root = makeOwnedTempDir('smartftp-serve-');
   const sha256: Record<string, string> = {};
   for (const base of new Set(mirrors.map((m) => m.basePath))) {
     mkdirSync(join(root, base, 'sample'), { recursive: true });

@@ -316,9 +316,10 @@ export class DownloadRequest implements Request<DownloadResult> {
     const other = this.wrongSums.get(actual);
     const { algorithm, hex, source } = expected;
     if (other !== undefined && other !== mirror.name) {
+      // Not the mirrors' fault either way: the director takes back the fault the first one got.
       const both = `${other} and ${mirror.name} both sent a copy whose ${algorithm} is ${actual}`;
-      if (source === '--sha256') throw new LocalError(`--sha256 ${hex} was given, but ${both}: the checksum given is probably wrong`);
-      throw new LocalError(`${this.what}: ${source} says ${algorithm} ${hex}, but ${both}: ${source} is probably out of date`);
+      if (source === '--sha256') throw new LocalError(`--sha256 ${hex} was given, but ${both}: the checksum given is probably wrong`, { forgive: [other] });
+      throw new LocalError(`${this.what}: ${source} says ${algorithm} ${hex}, but ${both}: ${source} is probably out of date`, { forgive: [other] });
     }
     this.wrongSums.set(actual, mirror.name);
     // A published checksum makes the copy corrupt; one the user typed may be the mistake (mismatch).

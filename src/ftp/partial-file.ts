@@ -12,6 +12,8 @@ import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { LocalError } from '../director/errors.js';
 import { replaceFileSync } from '../util/atomic-write.js';
+import { errnoCode, localErrorText } from '../util/local-error-text.js';
+import { makeDirs } from '../util/make-dirs.js';
 import { BackgroundSync } from './background-sync.js';
 import { checkedRanges, donePrefix, mergeRanges, type ByteRange } from './byte-ranges.js';
 import { RunningHash, type DigestAlgorithm } from './running-hash.js';
@@ -34,9 +36,7 @@ export interface PartialRecord {
 
 /** Turn an OS error on a local file into a LocalError that stops the run. */
 export function localFault(error: unknown, what: string): LocalError {
-  const e = error as NodeJS.ErrnoException;
-  const reason = e?.code === 'ENOSPC' ? 'no space left on device' : e?.code === 'EACCES' || e?.code === 'EPERM' ? 'permission denied' : e?.message ?? String(error);
-  return new LocalError(`${what}: ${reason}`, { cause: error, code: e?.code });
+  return new LocalError(localErrorText(error, what), { cause: error, code: errnoCode(error) });
 }
 
 /** An open .part: positional writes that keep the PartialFile's length up to date. */
@@ -84,7 +84,7 @@ export class PartialFile {
   /** Make the destination's directory and look at what a previous run left. */
   async open(): Promise<void> {
     try {
-      if (!statSync(dirname(this.dest), { throwIfNoEntry: false })?.isDirectory()) await fsp.mkdir(dirname(this.dest), { recursive: true });
+      if (!statSync(dirname(this.dest), { throwIfNoEntry: false })?.isDirectory()) await makeDirs(dirname(this.dest));
     } catch (error) {
       throw localFault(error, dirname(this.dest));
     }
@@ -141,9 +141,12 @@ export class PartialFile {
     return !!r && r.remotePath === remotePath && (r.service === undefined || r.service === service);
   }
 
-  /** Move the .part and its record out of the way, kept (renamed, never deleted); returns the new name. */
+  /**
+   * Move the .part and its record out of the way, kept (renamed); returns the new name. One name
+   * per file, so re-runs keep only the latest set-aside copy rather than piling them up.
+   */
   async setAside(): Promise<string> {
-    const aside = `${this.partPath}.aside-${Date.now()}`;
+    const aside = `${this.partPath}.aside`;
     try {
       await fsp.rename(this.partPath, aside);
       await fsp.rm(this.recordPath, { force: true });

@@ -103,8 +103,11 @@ export function stalledFor(failover: CliEvent): number {
 }
 
 /** Run `smartftp ARGS` with an isolated state directory; JSON events are parsed as they arrive. */
-export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliRun {
-  const child = spawn(process.execPath, [CLI, ...args], {
+export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; asUser?: number } = {}): CliRun {
+  // asUser: run as that uid and gid with no other groups (we run as root, whom no permission stops).
+  const user = options.asUser;
+  const [command, argv] = user === undefined ? [process.execPath, [CLI, ...args]] : ['setpriv', [`--reuid=${user}`, `--regid=${user}`, '--clear-groups', process.execPath, CLI, ...args]];
+  const child = spawn(command, argv, {
     cwd: options.cwd ?? REPO,
     env: { ...process.env, XDG_STATE_HOME: options.env?.XDG_STATE_HOME ?? tempDir('smartftp-state-'), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,7 +4,7 @@
 // asserted: figures come from `smartftp bench`, not from tests. The CLI cases run dist/, built by
 // the global setup.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeBenchFile, startEmulation } from '../../src/emulator/emulation.js';
@@ -180,6 +180,17 @@ describe('smartftp bench', () => {
     expect(await reportOnly.exit, reportOnly.stderr()).toBe(0);
     expect(reportOnly.stdout()).toMatch(/^\[FAIL\] every file completes despite the fault/m);
     expect(reportOnly.stderr()).not.toMatch(/check failed/);
+  });
+
+  it('--out that cannot be written: the report stays on stdout, then a message that says what to do (no stack trace, exit 2)', async () => {
+    const work = t.dir('smartftp-bench-out-');
+    writeFileSync(join(work, 'afile'), 'x');
+    const out = join(work, 'afile', 'results');
+    const run = runCli(['bench', '--servers', '1', '--clients', '1', '--files', '2', '--size', '64KiB', '--link', '100', '--delay', '1', '--scale', '1', '--policies', 'ranked', '--out', out]);
+    expect(await run.exit, run.stderr()).toBe(2);
+    expect(run.stdout()).toMatch(/^smartftp bench: Figure 6 .*\n[^]*ranked\+affinity/);
+    expect(run.stderr()).toContain(`smartftp bench: --out ${out}: cannot write the results: ${out}: ${join(work, 'afile')} is a file, not a directory; choose another place, or move that file\n`);
+    expect(run.stderr()).not.toMatch(/ENOTDIR|    at /);
   });
 
   it('refuses bad flags with the usage exit code', async () => {

@@ -1,7 +1,8 @@
 // Safe, cheap re-runs: a file already complete (the mirror's size and time, or the sha256 given) is
 // skipped and said to be; --force fetches it again. Counted at the servers.
 
-import { readFileSync, readdirSync, utimesSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startFtpServer } from '../../src/emulator/server.js';
@@ -81,6 +82,45 @@ describe('re-runs', () => {
     // No file under the final name, and none of the bytes that failed the checksum kept.
     expect(readdirSync(dir).filter((f) => f.startsWith('f2.bin') && f !== 'f2.bin.part')).toEqual([]);
     expect(readFileSync(join(dir, 'f2.bin.part')).length).toBe(0);
+  });
+
+  it("a wrong --sha256 is the user's mistake: the saved state keeps no fault or cooldown of either mirror, and the next run fetches from the first", async () => {
+    const { dir, get } = await twoMirrors();
+    const state = join(dir, 'state');
+    const stateFile = join(state, 'test.smartftp.json');
+    const wrong = 'cd'.repeat(32);
+    const run = await get(['f3.bin', '--sha256', wrong, '--state-dir', state]);
+    expect(run.code).toBe(3);
+    const error = run.events.find((e) => e.type === 'error')!;
+    expect(error.message).toBe(`--sha256 ${wrong} was given, but m1 and m2 both sent a copy whose sha256 is ${sha256(files['pub/f3.bin']!)}: the checksum given is probably wrong`);
+    // m1's copy was judged on its own first (a failover), before m2's identical one showed whose mistake it was.
+    expect(ofType(run.events, 'failover').map((e) => [e.mirror, e.kind])).toEqual([['m1', 'mismatch']]);
+    const saved = JSON.parse(readFileSync(stateFile, 'utf8'));
+    for (const m of ['m1', 'm2']) expect(saved.stats[m], m).toMatchObject({ failures: [], cooldownUntil: 0 });
+
+    // Under the ordered policy a cooled-down m1 would be passed over for m2.
+    const next = await get(['f3.bin', '--sha256', sha256(files['pub/f3.bin']!), '--state-dir', state]);
+    expect(next.code).toBe(0);
+    expect(ofType(next.events, 'failover')).toEqual([]);
+    expect(ofType(next.events, 'done')[0]!.bytesByMirror).toEqual({ m1: files['pub/f3.bin']!.length });
+    expect(sha256File(join(dir, 'f3.bin'))).toBe(sha256(files['pub/f3.bin']!));
+  });
+
+  it("a killed run's temporary files (state file, .part record) are removed by the next write of the same file; a running process's and the user's stay", async () => {
+    const { dir, get } = await twoMirrors();
+    const state = join(dir, 'state');
+    mkdirSync(state);
+    // The pid of a process that has exited: what a run killed mid-write leaves in the name.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const stale = [join(state, `test.smartftp.json.${dead}.tmp`), join(dir, `f4.bin.part.json.${dead}.tmp`)];
+    const kept = [join(state, `test.smartftp.json.${process.pid}.tmp`), join(dir, `notes.${dead}.tmp`), join(dir, `f4.bin.part.json.x${dead}.tmp`)];
+    for (const f of [...stale, ...kept]) writeFileSync(f, '{"half": ');
+    const run = await get(['f4.bin', '--state-dir', state]);
+    expect(run.code).toBe(0);
+    expect(sha256File(join(dir, 'f4.bin'))).toBe(sha256(files['pub/f4.bin']!));
+    expect(stale.filter((f) => existsSync(f))).toEqual([]);
+    expect(kept.filter((f) => existsSync(f))).toEqual(kept);
+    expect(JSON.parse(readFileSync(join(state, 'test.smartftp.json'), 'utf8')).service).toBe('test.smartftp');
   });
 
   it('with the sha256 given, a complete file is skipped without connecting', async () => {

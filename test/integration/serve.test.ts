@@ -1,7 +1,10 @@
 // `smartftp serve --fault`: the faults' clocks start at the first client connection, not when serve
 // starts. Runs dist/ (built by the global setup) as a child process, on 127.0.0.1 only.
 
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
 import { Client } from 'basic-ftp';
 import { describe, expect, it } from 'vitest';
 import { cleanupAfterEach } from '../helpers/cleanup.js';
@@ -82,5 +85,55 @@ describe('smartftp serve --fault', () => {
 
     process.kill(pid, 'SIGINT');
     expect(await run.exit).toBe(0);
+  });
+});
+
+describe('smartftp serve: its sample tree', () => {
+  /** serve on two free ports with TMPDIR set, ready; stopped by its PID whatever happens. */
+  async function serveIn(tmp: string) {
+    const work = t.dir('smartftp-serve-');
+    const [portA, portB] = [await freePort(), await freePort()];
+    const cert = writeCert(work, [
+      { url: `ftp://127.0.0.1:${portA}/pub`, name: 'local-a' },
+      { url: `ftp://127.0.0.1:${portB}/pub`, name: 'local-b' },
+    ]);
+    const run = runCli(['serve', '--cert', cert], { env: { TMPDIR: tmp } });
+    const pid = run.child.pid!;
+    let exited = false;
+    void run.exit.then(() => (exited = true));
+    t.track({ close: () => (exited ? undefined : process.kill(pid, 'SIGKILL')) });
+    await waitUntil(() => run.stdout().includes('ready (Ctrl-C stops)') || exited, 'serve to be ready', 60_000);
+    expect(exited, run.stderr()).toBe(false);
+    return { run, pid };
+  }
+
+  const trees = (tmp: string) => readdirSync(tmp).filter((n) => n.startsWith('smartftp-serve-')).sort();
+
+  it("a killed serve's tree (76 MiB) is removed by the next serve; a running one's, and one of unknown owner, stay", async () => {
+    const tmp = t.dir('smartftp-tmpdir-');
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const fake = (name: string, owner?: number) => {
+      mkdirSync(join(tmp, name));
+      writeFileSync(join(tmp, name, 'x.bin'), 'x');
+      if (owner !== undefined) writeFileSync(join(tmp, name, 'OWNER.pid'), `${owner}\n`);
+    };
+    fake('smartftp-serve-dead', dead);
+    fake('smartftp-serve-live', process.pid);
+    fake('smartftp-serve-older'); // an older version's, which names no owner
+
+    const first = await serveIn(tmp);
+    const firstTree = trees(tmp).find((n) => !['smartftp-serve-dead', 'smartftp-serve-live', 'smartftp-serve-older'].includes(n))!;
+    expect(trees(tmp)).toEqual([firstTree, 'smartftp-serve-live', 'smartftp-serve-older'].sort());
+    process.kill(first.pid, 'SIGKILL');
+    await first.run.exit;
+    expect(existsSync(join(tmp, firstTree, 'pub', 'sample', '64MiB.bin'))).toBe(true); // no chance to clean up
+
+    const second = await serveIn(tmp);
+    const secondTree = trees(tmp).find((n) => !['smartftp-serve-live', 'smartftp-serve-older'].includes(n))!;
+    expect(secondTree).not.toBe(firstTree);
+    expect(trees(tmp)).toEqual([secondTree, 'smartftp-serve-live', 'smartftp-serve-older'].sort());
+    process.kill(second.pid, 'SIGINT');
+    expect(await second.run.exit).toBe(0);
+    expect(trees(tmp)).toEqual(['smartftp-serve-live', 'smartftp-serve-older']);
   });
 });

@@ -108,6 +108,17 @@ describe.skipIf(skip)('in a terminal', () => {
         noStaleBars(lines);
       });
 
+      it('a local fault: the whole message says what to do, with no errno text and no partial file claimed', async () => {
+        const dir = await fresh();
+        await mirrors(dir, 1, { 'a.bin': content(1000, 1) });
+        // mkdir under /proc answers ENOENT though /proc exists (Node's own recursive mkdir spins on it).
+        const { code, lines } = await run('smartftp get a.bin -d /proc/smartftp-tty-test/out');
+        expect(lines, lines.join('\n')).toContain('a.bin: /proc/smartftp-tty-test/out: no such file or directory; it cannot be created there: choose another place');
+        expect(lines.join('\n')).not.toMatch(/ENOENT|partial file/);
+        expect(code).toBe(3);
+        noStaleBars(lines);
+      });
+
       it('Ctrl-C during a transfer, after the rate and ETA were on screen', async () => {
         const dir = await fresh();
         await mirrors(dir, 1, { 'big.bin': content(16 * MiB, 2) }, { rate: 2_000_000 });

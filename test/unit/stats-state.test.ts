@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { snapshot, StateStore, defaultStateDir, serviceFileName } from '../../src/director/state.js';
-import { emptyStats, inCooldown, MIN_SAMPLE_BYTES, recordFailure, recordSuccess, recordThroughput } from '../../src/director/stats.js';
+import { emptyStats, faultMark, forgiveSince, inCooldown, MIN_SAMPLE_BYTES, recordFailure, recordFault, recordSuccess, recordThroughput } from '../../src/director/stats.js';
 import type { MirrorSpec } from '../../src/certificate/types.js';
 import { tempDir } from '../helpers/fixtures.js';
 
@@ -106,5 +106,33 @@ describe('stats: a changed mirror', () => {
     recordThroughput(s, 64 * 1024, 64 * 1024 / (4 * MiB), 11);
     expect(s.throughput).toBeGreaterThan(0.5 * MiB);
     expect(s.throughput - 0.5 * MiB).toBeLessThan(0.1 * 3.5 * MiB);
+  });
+});
+
+describe('stats: faults forgiven (a checksum that was wrong, not the mirror)', () => {
+  it('puts back the failures, the cooldown and the figures a corrupt wiped', () => {
+    const s = emptyStats();
+    recordThroughput(s, 4 * MIN_SAMPLE_BYTES, 1, 1000);
+    recordFailure(s, 'stalled', 2000);
+    const before = structuredClone(s);
+    const mark = faultMark(s);
+    recordFault(s, 'corrupt', 3000);
+    expect(s.samples).toBe(0);
+    expect(inCooldown(s, 4000)).toBe(true);
+    forgiveSince(s, mark);
+    expect(s).toEqual({ ...before, lastUsed: 3000 });
+  });
+
+  it('keeps figures measured again since the fault', () => {
+    const s = emptyStats();
+    recordThroughput(s, 4 * MIN_SAMPLE_BYTES, 1, 1000);
+    const mark = faultMark(s);
+    recordFault(s, 'corrupt', 2000);
+    recordThroughput(s, 2 * MIN_SAMPLE_BYTES, 1, 3000);
+    const fresh = { throughput: s.throughput, samples: s.samples };
+    forgiveSince(s, mark);
+    expect({ throughput: s.throughput, samples: s.samples }).toEqual(fresh);
+    expect(s.failures).toEqual([]);
+    expect(s.cooldownUntil).toBe(0);
   });
 });
