@@ -65,6 +65,8 @@ export class Director {
   private readonly passWaitMs: number;
   private readonly probing: boolean;
   private readonly onDecision: ((decision: Decision) => void) | undefined;
+  /** Transfers under way per mirror (several with `get -j`): the policy spreads new ones by them. */
+  private readonly running: Record<string, number> = {};
 
   constructor(options: DirectorOptions) {
     this.mirrors = options.mirrors;
@@ -103,6 +105,7 @@ export class Director {
       retestAt: x.probesRetest(request, this.probing) ? undefined : x.retestAt,
       hesitated: x.hesitated,
       retestedFrom: x.retestedFrom,
+      load: { ...this.running },
       note: this.onDecision && request ? (reason) => this.onDecision!({ type: 'decision', what: request.what, reason }) : undefined,
     };
   }
@@ -186,8 +189,14 @@ export class Director {
       for (let mirror = first; mirror; mirror = this.next(pass, request)) {
         pass.tried.add(mirror.name);
         if (signal.aborted) throw new Interrupted();
+        this.running[mirror.name] = (this.running[mirror.name] ?? 0) + 1;
         try {
-          const result = await request.action(mirror, signal, this.meter(mirror, explore, request)).finally(explore);
+          const result = await request
+            .action(mirror, signal, this.meter(mirror, explore, request))
+            .finally(() => {
+              this.running[mirror.name]! -= 1;
+              explore();
+            });
           this.succeeded(mirror, mirror === first ? pass.retestedFrom : undefined);
           return result;
         } catch (error) {
