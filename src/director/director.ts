@@ -7,7 +7,7 @@ import { AllMirrorsFailed, Interrupted, RequestError, type Attempt } from './err
 import { Exploration } from './exploration.js';
 import { behindFresh, FRESH_AGE, type Policy, type RankContext } from './policies.js';
 import type { Meter, Request } from './request.js';
-import { MIN_SAMPLE_BYTES, inCooldown, recordFault, recordLatency, recordSuccess, recordThroughput, statsFor, type StatsBook } from './stats.js';
+import { MIN_SAMPLE_BYTES, inCooldown, recordFault, recordLatency, recordSuccess, recordThroughput, rough, statsFor, type StatsBook } from './stats.js';
 
 export type { Meter, Request } from './request.js';
 export { PROBE_RETEST_SHARE, RETEST_MIN, RETEST_SPREAD } from './exploration.js';
@@ -159,8 +159,10 @@ export class Director {
     const order = this.policy.rank(this.mirrors, context);
     const first = order[0];
     x.hesitated = first?.name === this.lastMirror && behindFresh(this.mirrors, context);
-    // Going elsewhere than the last mirror on a stale figure is a re-test: draw the next threshold.
-    const retest = this.lastMirror !== undefined && first !== undefined && first.name !== this.lastMirror && this.age(first.name) > FRESH_AGE;
+    // Going elsewhere than the last mirror on a stale figure, or on a rough one (a probe's burst),
+    // is a re-test: draw the next threshold, and come back if it did worse.
+    const moved = this.lastMirror !== undefined && first !== undefined && first.name !== this.lastMirror;
+    const retest = moved && (this.age(first.name) > FRESH_AGE || rough(this.stats[first.name]));
     if (retest) x.retestAt = x.drawRetest();
     return { order, first, retestedFrom: retest ? this.lastMirror : undefined, tried: new Set() };
   }
