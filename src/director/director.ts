@@ -110,6 +110,11 @@ export class Director {
     };
   }
 
+  /** Transfers under way besides the caller's own (which is counted while its action runs). */
+  private runningOthers(): number {
+    return Object.values(this.running).reduce((a, b) => a + b, 0) - 1;
+  }
+
   /** Wait for probes under way (before saving the state or closing connections). */
   async settle(): Promise<void> {
     await this.exploration.settle();
@@ -186,6 +191,9 @@ export class Director {
       const explore = (): void => {
         if (explored) return;
         explored = true;
+        // With other files under way the spread itself measures every mirror worth a file; a
+        // probe would only cut a transfer and waste what it had in flight.
+        if (this.runningOthers() > 0) return;
         this.exploration.explore(pass.order, request, signal);
       };
       for (let mirror = first; mirror; mirror = this.next(pass, request)) {
@@ -196,8 +204,8 @@ export class Director {
           const result = await request
             .action(mirror, signal, this.meter(mirror, explore, request))
             .finally(() => {
-              this.running[mirror.name]! -= 1;
               explore();
+              this.running[mirror.name]! -= 1;
             });
           this.succeeded(mirror, mirror === first ? pass.retestedFrom : undefined);
           return result;
