@@ -7,7 +7,7 @@ import { AllMirrorsFailed, Interrupted, LocalError, RequestError, type Attempt }
 import { Exploration } from './exploration.js';
 import { behindFresh, FRESH_AGE, type Policy, type RankContext } from './policies.js';
 import type { Meter, Request } from './request.js';
-import { MIN_SAMPLE_BYTES, faultMark, forgiveSince, inCooldown, recordFault, recordLatency, recordSuccess, recordThroughput, statsFor, type FaultMark, type StatsBook } from './stats.js';
+import { MIN_SAMPLE_BYTES, faultMark, forgiveSince, inCooldown, recordFault, recordLatency, recordSuccess, recordThroughput, rough, statsFor, type FaultMark, type StatsBook } from './stats.js';
 
 export type { Meter, Request } from './request.js';
 export { PROBE_RETEST_SHARE, RETEST_MIN, RETEST_SPREAD } from './exploration.js';
@@ -65,6 +65,8 @@ export class Director {
   private readonly passWaitMs: number;
   private readonly probing: boolean;
   private readonly onDecision: ((decision: Decision) => void) | undefined;
+  /** Transfers under way per mirror (several with `get -j`): the policy spreads new ones by them. */
+  private readonly running: Record<string, number> = {};
 
   constructor(options: DirectorOptions) {
     this.mirrors = options.mirrors;
@@ -108,8 +110,14 @@ export class Director {
       retestAt: x.probesRetest(request, this.probing) ? undefined : x.retestAt,
       hesitated: x.hesitated,
       retestedFrom: x.retestedFrom,
+      load: { ...this.running },
       note: this.onDecision && request ? (reason) => this.onDecision!({ type: 'decision', what: request.what, reason }) : undefined,
     };
+  }
+
+  /** Transfers under way besides the caller's own (which is counted while its action runs). */
+  private runningOthers(): number {
+    return Object.values(this.running).reduce((a, b) => a + b, 0) - 1;
   }
 
   /** Wait for probes under way (before saving the state or closing connections). */
@@ -161,8 +169,10 @@ export class Director {
     const order = avoiding(this.policy.rank(this.mirrors, context), request);
     const first = order[0];
     x.hesitated = first?.name === this.lastMirror && behindFresh(this.mirrors, context);
-    // Going elsewhere than the last mirror on a stale figure is a re-test: draw the next threshold.
-    const retest = this.lastMirror !== undefined && first !== undefined && first.name !== this.lastMirror && this.age(first.name) > FRESH_AGE;
+    // Going elsewhere than the last mirror on a stale figure, or on a rough one (a probe's burst),
+    // is a re-test: draw the next threshold, and come back if it did worse.
+    const moved = this.lastMirror !== undefined && first !== undefined && first.name !== this.lastMirror;
+    const retest = moved && (this.age(first.name) > FRESH_AGE || rough(this.stats[first.name]));
     if (retest) x.retestAt = x.drawRetest();
     return { order, first, retestedFrom: retest ? this.lastMirror : undefined, tried: new Set() };
   }
@@ -188,13 +198,22 @@ export class Director {
       const explore = (): void => {
         if (explored) return;
         explored = true;
+        // With other files under way the spread itself measures every mirror worth a file; a
+        // probe would only cut a transfer and waste what it had in flight.
+        if (this.runningOthers() > 0) return;
         this.exploration.explore(pass.order, request, signal);
       };
       for (let mirror = first; mirror; mirror = this.next(pass, request)) {
         pass.tried.add(mirror.name);
         if (signal.aborted) throw new Interrupted();
+        this.running[mirror.name] = (this.running[mirror.name] ?? 0) + 1;
         try {
-          const result = await request.action(mirror, signal, this.meter(mirror, explore, request)).finally(explore);
+          const result = await request
+            .action(mirror, signal, this.meter(mirror, explore, request))
+            .finally(() => {
+              explore();
+              this.running[mirror.name]! -= 1;
+            });
           this.succeeded(mirror, mirror === first ? pass.retestedFrom : undefined);
           return result;
         } catch (error) {

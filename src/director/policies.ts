@@ -3,6 +3,7 @@
 
 import type { MirrorSpec, PolicyName } from '../certificate/types.js';
 import type { TransferPace } from './request.js';
+import { busy, spreadOrder } from './spread.js';
 import { inCooldown, type StatsBook } from './stats.js';
 
 export interface RankContext {
@@ -37,6 +38,8 @@ export interface RankContext {
   retestedFrom?: string;
   /** Told the reason of each decision (debugging). */
   note?: (reason: string) => void;
+  /** Transfers of this director under way per mirror, other than the request being ranked (`get -j`). */
+  load?: Readonly<Record<string, number>>;
 }
 
 export interface Policy {
@@ -127,6 +130,8 @@ export const rankedPolicy: Policy = {
   name: 'ranked',
   explores: true,
   rank(mirrors, ctx) {
+    // Other files under way: this one goes where it is expected to finish first.
+    if (busy(ctx)) return spreadOrder(mirrors, ctx, AFFINITY_MARGIN);
     const speed = (m: MirrorSpec) => ctx.stats[m.name]?.throughput ?? 0;
     const age = (m: MirrorSpec) => ctx.age?.(m.name) ?? 0;
     const ready = (m: MirrorSpec) => !inCooldown(ctx.stats[m.name], ctx.now);

@@ -52,6 +52,10 @@ const MEAN_SAMPLES = 4;
 const ALPHA = 0.3;
 /** `weight` stops growing here: it only needs to tell rough figures from established ones. */
 const WEIGHT_CAP = 8;
+/** Figures with less weight behind them than this are rough (see rough()). */
+export const ROUGH_WEIGHT = 0.5;
+/** How far one rough sample may raise a stale established figure. */
+const ROUGH_RAISE = 2;
 /** A full-weight sample this many times off the estimate replaces it. */
 const CHANGE_FACTOR = 2;
 
@@ -62,10 +66,20 @@ const CHANGE_FACTOR = 2;
  */
 export function recordThroughput(s: MirrorStats, bytes: number, seconds: number, now: number, replace = false): void {
   if (bytes < MIN_SAMPLE_BYTES || seconds <= 0) return;
-  const sample = bytes / seconds;
   const weight = Math.min(bytes / FULL_WEIGHT_BYTES, 1);
-  // `replace`: the estimate is known to be stale (a re-test); the new sample is the better figure.
-  if (replace || s.samples === 0 || s.throughput <= 0) {
+  // A rough sample (a probe's 128 KiB) re-testing a stale figure that a whole file stands behind
+  // may at most double it: a rate limiter's burst (vsftpd lets its first 128-192 KiB through at
+  // loopback speed whatever anon_max_rate says) must not send the client to a mirror measured
+  // at half the speed; a mirror whose load really dropped climbs by doubling at each re-test.
+  // The weight stays: a whole file still stands behind the figure.
+  if (replace && weight < ROUGH_WEIGHT && (s.weight ?? 0) >= ROUGH_WEIGHT && s.throughput > 0) {
+    s.throughput = Math.min(bytes / seconds, ROUGH_RAISE * s.throughput);
+    s.samples += 1;
+    s.lastUsed = now;
+    return;
+  }
+  const sample = bytes / seconds;
+  if (replace || s.samples === 0 || s.throughput <= 0 || ((s.weight ?? 0) < 1 && weight >= Math.min(1, 4 * (s.weight ?? 0)))) {
     s.throughput = sample;
     s.weight = 0;
   } else if (s.samples < MEAN_SAMPLES) {
@@ -83,6 +97,14 @@ export function recordThroughput(s: MirrorStats, bytes: number, seconds: number,
   s.samples += 1;
   s.weight = Math.min(WEIGHT_CAP, (s.weight ?? 0) + weight);
   s.lastUsed = now;
+}
+
+/**
+ * A figure that less than half a full-weight sample stands behind (probes only: a whole file's
+ * data phase, its first chunk left out, weighs just under 1): a move on it is a test.
+ */
+export function rough(s: MirrorStats | undefined): boolean {
+  return !!s && s.throughput > 0 && (s.weight ?? 0) < ROUGH_WEIGHT;
 }
 
 export function recordLatency(s: MirrorStats, ms: number): void {

@@ -12,7 +12,7 @@ import { PartialFile, digestOf } from './partial-file.js';
 import { withConnection, type FtpPool } from './pool.js';
 import { remoteFullPath, remoteMtime, remoteSize } from './remote-file.js';
 import type { ExpectedDigest } from './running-hash.js';
-import { PROBE_BYTES, probeTail, type Tail } from './tail-probe.js';
+import { FREE_PROBE_FILE_BYTES, PROBE_BYTES, probeTail, type Tail } from './tail-probe.js';
 import type { Throttle } from './sink.js';
 import { crawlFloor, type StallLimits } from './watchdog.js';
 
@@ -232,10 +232,15 @@ export class DownloadRequest implements Request<DownloadResult> {
   }
 
   /**
-   * A probe now costs nothing when its bytes will be kept: the file's size is known and larger
-   * than a probe's read, and the transfer has not reached the tail a probe would read.
+   * A probe now costs next to nothing: its bytes will be kept, and the file is large enough that
+   * what the cut transfer had in flight (see FREE_PROBE_FILE_BYTES) is a small share of it.
    */
   probeIsFree(): boolean {
+    return this.tailWanted() && this.size! >= FREE_PROBE_FILE_BYTES;
+  }
+
+  /** A probe's tail would be kept: the size is known and larger than a probe's read, and the transfer has not reached it. */
+  private tailWanted(): boolean {
     return this.size !== undefined && this.tail === undefined && this.partial.length < this.size - PROBE_BYTES;
   }
 
@@ -251,7 +256,7 @@ export class DownloadRequest implements Request<DownloadResult> {
         size: this.size,
         mtime: this.mtime,
         // Wanted while the transfer has not got there yet and no other probe was first.
-        wanted: () => this.probeIsFree(),
+        wanted: () => this.tailWanted(),
         offer: (tail) => (this.tail = tail),
         stall: this.options.stall,
         floor: () => crawlFloor(meter.bestThroughput()),

@@ -75,15 +75,20 @@ export interface VsftpdOptions {
   rateBytesPerSec?: number;
   /** Explicit FTPS (AUTH TLS) with this certificate and key; data connections must then be encrypted. */
   tls?: { certFile: string; keyFile: string };
-  /** Log every transfer here in xferlog's standard format (the bytes each RETR sent: see xferlogBytes). */
+  /** Listen on this address (default 127.0.0.1); with `netns`, one of that namespace's own. */
+  host?: string;
+  /** Run inside this network namespace (`ip netns exec`), one the test made (see netns.ts). */
+  netns?: string;
+  /** Log every transfer, whole or cut, to this file in xferlog format (bytes as vsftpd sent them). */
   xferlog?: string;
 }
 
 export interface Vsftpd {
   /** PID of the vsftpd listener (leader of its own process group). */
   pid: number;
+  host: string;
   port: number;
-  /** ftp://127.0.0.1:<port>/ */
+  /** ftp://<host>:<port>/ */
   url: string;
   /** Absolute path of the served directory. */
   root: string;
@@ -282,6 +287,8 @@ export async function freePort(): Promise<number> {
 }
 
 function configText(o: {
+  host: string;
+  xferlog: string | undefined;
   port: number;
   pasv: { min: number; max: number };
   root: string;
@@ -290,13 +297,12 @@ function configText(o: {
   maxClients: number | undefined;
   rate: number | undefined;
   tls?: { certFile: string; keyFile: string };
-  xferlog?: string;
 }): string {
   const lines = [
     'listen=YES',
     'listen_ipv6=NO',
     'background=NO',
-    `listen_address=${HOST}`,
+    `listen_address=${o.host}`,
     `listen_port=${o.port}`,
     `ftpd_banner=${o.banner}`,
     'anonymous_enable=YES',
@@ -314,14 +320,14 @@ function configText(o: {
     'seccomp_sandbox=NO',
     'isolate=NO',
     'isolate_network=NO',
-    'xferlog_enable=NO',
     'syslog_enable=NO',
     'dirmessage_enable=NO',
     'use_localtime=NO',
   ];
+  lines.push(o.xferlog === undefined ? 'xferlog_enable=NO' : 'xferlog_enable=YES');
+  if (o.xferlog !== undefined) lines.push('xferlog_std_format=YES', `xferlog_file=${o.xferlog}`);
   if (o.maxClients !== undefined) lines.push(`max_clients=${o.maxClients}`);
   if (o.rate !== undefined) lines.push(`anon_max_rate=${o.rate}`);
-  if (o.xferlog) lines.splice(lines.indexOf('xferlog_enable=NO'), 1, 'xferlog_enable=YES', 'xferlog_std_format=YES', `xferlog_file=${o.xferlog}`);
   if (o.tls) {
     // Logins may stay plain (the harness's own readiness probe logs in without TLS), but no file
     // leaves unencrypted: a client that did not negotiate TLS gets 522 on RETR.
@@ -383,9 +389,9 @@ class ReplyReader {
   }
 }
 
-function connectOnce(port: number): Promise<net.Socket> {
+function connectOnce(port: number, host: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const sock = net.connect({ host: HOST, port });
+    const sock = net.connect({ host, port });
     sock.once('connect', () => {
       sock.removeListener('error', reject);
       resolve(sock);
@@ -399,12 +405,12 @@ function connectOnce(port: number): Promise<net.Socket> {
  * listener and not someone else's on a re-used port), then logs in anonymously and does
  * CWD / to surface per-session "500 OOPS" failures, and QUITs.
  */
-export async function probe(port: number, banner: string, deadline: number, exited: () => boolean): Promise<void> {
+export async function probe(port: number, banner: string, deadline: number, exited: () => boolean, host = HOST): Promise<void> {
   let sock: net.Socket | undefined;
   while (sock === undefined) {
     if (exited()) throw new Error('the server exited');
     try {
-      sock = await connectOnce(port);
+      sock = await connectOnce(port, host);
     } catch (err) {
       if (Date.now() > deadline) throw new Error(`port ${port} never accepted a connection: ${(err as Error).message}`);
       await sleep(20);
@@ -481,7 +487,8 @@ function untrack(inst: Instance): void {
 }
 
 export class Instance implements Vsftpd {
-  readonly url: string;
+  /** The address it listens on (set before it is handed out, for a server in a namespace). */
+  host = HOST;
   private exitPromise: Promise<void>;
   private exitedFlag = false;
   private stopping: Promise<void> | undefined;
@@ -498,7 +505,6 @@ export class Instance implements Vsftpd {
     /** For messages: which server this is. */
     private readonly name = 'vsftpd',
   ) {
-    this.url = `ftp://${HOST}:${port}/`;
     this.exitPromise = new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) {
         this.exitedFlag = true;
@@ -510,6 +516,10 @@ export class Instance implements Vsftpd {
         resolve();
       });
     });
+  }
+
+  get url(): string {
+    return `ftp://${this.host}:${this.port}/`;
   }
 
   get exited(): boolean {
@@ -632,6 +642,7 @@ export async function startVsftpd(opts: VsftpdOptions): Promise<Vsftpd> {
     throw new Error(`${root} is world-writable: vsftpd refuses a writable root inside chroot (chmod 755 it)`);
   }
 
+  const host = opts.host ?? HOST;
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'smartftp-vsftpd-'));
   const emptyDir = path.join(dir, 'empty');
   const confPath = path.join(dir, 'vsftpd.conf');
@@ -647,14 +658,16 @@ export async function startVsftpd(opts: VsftpdOptions): Promise<Vsftpd> {
       const pasv = nextPasvRange();
       await fsp.writeFile(
         confPath,
-        configText({ port, pasv, root, emptyDir, banner, maxClients: opts.maxClients, rate: opts.rateBytesPerSec, tls: opts.tls, xferlog: opts.xferlog }),
+        configText({ host, xferlog: opts.xferlog, port, pasv, root, emptyDir, banner, maxClients: opts.maxClients, rate: opts.rateBytesPerSec, tls: opts.tls }),
         { mode: 0o600 },
       );
 
       const errFd = fs.openSync(errPath, 'w');
       let child: ChildProcess;
       try {
-        child = spawn(bin, [confPath], { detached: true, stdio: [errFd, 'ignore', 'pipe'] });
+        // `ip netns exec` execs the command in the same process: the PID is still vsftpd's.
+        const argv = opts.netns ? ['ip', 'netns', 'exec', opts.netns, bin, confPath] : [bin, confPath];
+        child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: [errFd, 'ignore', 'pipe'] });
       } finally {
         fs.closeSync(errFd);
       }
@@ -668,7 +681,7 @@ export async function startVsftpd(opts: VsftpdOptions): Promise<Vsftpd> {
       const deadline = Date.now() + READY_TIMEOUT_MS;
       let probeError: Error | undefined;
       await Promise.race([
-        probe(port, banner, deadline, () => exitInfo() !== undefined).catch((err: Error) => {
+        probe(port, banner, deadline, () => exitInfo() !== undefined, host).catch((err: Error) => {
           probeError = err;
         }),
         exited,
@@ -676,6 +689,7 @@ export async function startVsftpd(opts: VsftpdOptions): Promise<Vsftpd> {
 
       if (exitInfo() === undefined && probeError === undefined && child.pid !== undefined) {
         const inst = new Instance(child, child.pid, port, root, pasv, dir, confPath);
+        inst.host = host;
         // Wait until the probe session has been reaped by the listener, otherwise it could
         // still count against max_clients when the test connects.
         const reapDeadline = Date.now() + 2_000;

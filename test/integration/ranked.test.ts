@@ -9,6 +9,7 @@ import { cleanupAfterEach } from '../helpers/cleanup.js';
 import { content, putFile, runCli, sha256, sha256File, stalledFor, type CliEvent } from '../helpers/fixtures.js';
 import { startMirrorProcess } from '../helpers/mirror-process.js';
 import { retriedWhileDisturbed } from '../helpers/stalls.js';
+import { FREE_PROBE_FILE_BYTES } from '../../src/ftp/tail-probe.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
@@ -27,6 +28,8 @@ function rankedCert(where: string, mirrors: { url: string; name: string }[], ext
 }
 
 const FILES = Array.from({ length: 12 }, (_, i) => [`pub/f${String(i + 1).padStart(2, '0')}.bin`, content(MiB, 100 + i)] as const);
+/** Files large enough for re-tests by probe (FREE_PROBE_FILE_BYTES): smaller ones re-test by moving. */
+const LARGE_FILES = Array.from({ length: 12 }, (_, i) => [`pub/f${String(i + 1).padStart(2, '0')}.bin`, content(FREE_PROBE_FILE_BYTES, 100 + i)] as const);
 
 /** Three mirrors, fast (m-fast), medium, slow, listed slowest first so certificate order cannot help. */
 async function threeSpeeds(files: Record<string, Buffer>, rates = RATES) {
@@ -209,12 +212,12 @@ describe('ranked director', () => {
 
   it('a mirror that got faster is found by a probe beside the request, which stays put until the fresh figure moves it', () => retriedWhileDisturbed(async () => {
     // b was the slower one when last measured; now it has the link to itself.
-    const { work, cert } = await pacedMirrors(Object.fromEntries(FILES), { a: 2_000_000, b: 8_000_000 });
+    const { work, cert } = await pacedMirrors(Object.fromEntries(LARGE_FILES), { a: 2_000_000, b: 8_000_000 });
     const state = rememberedSpeeds(work, { a: 2_000_000, b: 1_400_000 });
-    const names = FILES.map(([p]) => p.replace('pub/', ''));
+    const names = LARGE_FILES.map(([p]) => p.replace('pub/', ''));
     const run = runCli(['get', ...names, '--cert', cert, '-d', join(work, 'out'), '--state-dir', state, '--json']);
     expect(await run.exit).toBe(0);
-    for (const [p, data] of FILES) expect(sha256File(join(work, 'out', p.replace('pub/', '')))).toBe(sha256(data));
+    for (const [p, data] of LARGE_FILES) expect(sha256File(join(work, 'out', p.replace('pub/', '')))).toBe(sha256(data));
 
     // b's stale figure, (1.4/2)^2 of a's weight, makes a re-test due within 7 files: by probe, with the file staying on a.
     const by = mainlyServedBy(run.events);

@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { snapshot, StateStore, defaultStateDir, serviceFileName } from '../../src/director/state.js';
-import { emptyStats, faultMark, forgiveSince, inCooldown, MIN_SAMPLE_BYTES, recordFailure, recordFault, recordSuccess, recordThroughput } from '../../src/director/stats.js';
+import { emptyStats, faultMark, forgiveSince, inCooldown, MIN_SAMPLE_BYTES, recordFailure, recordFault, recordSuccess, recordThroughput, rough } from '../../src/director/stats.js';
 import type { MirrorSpec } from '../../src/certificate/types.js';
 import { tempDir } from '../helpers/fixtures.js';
 
@@ -134,5 +134,28 @@ describe('stats: faults forgiven (a checksum that was wrong, not the mirror)', (
     expect({ throughput: s.throughput, samples: s.samples }).toEqual(fresh);
     expect(s.failures).toEqual([]);
     expect(s.cooldownUntil).toBe(0);
+  });
+});
+
+describe('stats: rough figures (a probe on a bursty rate limiter)', () => {
+  const KiB = 1024;
+  it("a whole file's sample replaces a probe's figure instead of being averaged with it", () => {
+    const s = emptyStats();
+    recordThroughput(s, 128 * KiB, (128 * KiB) / (200 * MiB), 1); // a burst: 200 MiB/s
+    expect(rough(s)).toBe(true);
+    recordThroughput(s, MiB - 64 * KiB, 1, 2); // the whole file: about 1 MiB/s
+    expect(s.throughput).toBe(MiB - 64 * KiB);
+    expect(rough(s)).toBe(false);
+  });
+
+  it('a probe re-testing a stale figure a whole file stands behind may at most double it, and keeps its weight', () => {
+    const s = emptyStats();
+    recordThroughput(s, MiB, 0.5, 1); // 2 MiB/s from a whole file
+    recordThroughput(s, 128 * KiB, (128 * KiB) / (300 * MiB), 2, true);
+    expect(s.throughput).toBe(4 * MiB);
+    expect(rough(s)).toBe(false);
+    // A probe slower than the figure lowers it as before.
+    recordThroughput(s, 128 * KiB, 0.125, 3, true); // 1 MiB/s
+    expect(s.throughput).toBe(MiB);
   });
 });
