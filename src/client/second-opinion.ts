@@ -22,10 +22,14 @@ export class SecondOpinion {
    * Ask `question` of up to `count` mirrors not in `except`, `count` at a time in rank order; a
    * mirror that fails is replaced by the next in line. Fewer answers when fewer mirrors answer.
    */
-  async ask<T>(count: number, except: ReadonlySet<string>, signal: AbortSignal, question: (lease: Lease) => Promise<T>): Promise<Opinion<T>[]> {
-    // Mirrors with a connection to spare first: a question should not queue behind transfers.
+  async ask<T>(count: number, except: ReadonlySet<string>, signal: AbortSignal, question: (lease: Lease) => Promise<T>, idleOnly = false): Promise<Opinion<T>[]> {
+    // Open connections first, then mirrors with room for one: a question should not queue behind
+    // transfers. `idleOnly`: only where a connection is open and idle (it costs one round trip).
     const others = this.director.order().filter((m) => !except.has(m.name));
-    const queue: MirrorSpec[] = [...others.filter((m) => this.pool.hasRoom(m)), ...others.filter((m) => !this.pool.hasRoom(m))];
+    const idle = others.filter((m) => this.pool.hasIdle(m));
+    const room = idleOnly ? [] : others.filter((m) => !idle.includes(m) && this.pool.hasRoom(m));
+    const busy = idleOnly ? [] : others.filter((m) => !idle.includes(m) && !room.includes(m));
+    const queue: MirrorSpec[] = [...idle, ...room, ...busy];
     const answers: Opinion<T>[] = [];
     let asking = 0;
     const worker = async (): Promise<void> => {

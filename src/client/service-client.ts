@@ -12,7 +12,7 @@ import { snapshot, type StateStore } from '../director/state.js';
 import { DownloadRequest, type DownloadOptions, type DownloadResult } from '../ftp/download-request.js';
 import { PartialFile } from '../ftp/partial-file.js';
 import { AllMirrorsFailed } from '../director/errors.js';
-import { FtpPool } from '../ftp/pool.js';
+import { FtpPool, type Lease } from '../ftp/pool.js';
 import { ListRequest, type TreeListing } from '../ftp/list-request.js';
 import { SplitDownload } from '../ftp/split-download.js';
 import type { Throttle } from '../ftp/sink.js';
@@ -197,8 +197,9 @@ export class ServiceClient {
   private sizeWitness(remotePath: string): DownloadOptions['sizeWitness'] {
     if (this.options.sizeWitness === false || this.director.mirrors.length < 2) return undefined;
     const deadlineMs = timerMs(this.connectTimeout);
-    return async (except, signal) => {
-      const [opinion] = await this.opinion.ask(1, except, signal, (lease) => remoteSize(lease, remoteFullPath(lease.mirror, remotePath), deadlineMs));
+    return async (except, signal, idleOnly) => {
+      const size = (lease: Lease) => remoteSize(lease, remoteFullPath(lease.mirror, remotePath), deadlineMs);
+      const [opinion] = await this.opinion.ask(1, except, signal, size, idleOnly);
       return opinion;
     };
   }

@@ -39,7 +39,7 @@ export interface DownloadOptions {
    * Another mirror's SIZE of this file (not one of `except`), when one answers: a size only one
    * mirror has said is checked before the file is accepted. Not asked when a checksum is known.
    */
-  sizeWitness?: (except: ReadonlySet<string>, signal: AbortSignal) => Promise<{ mirror: string; answer: number } | undefined>;
+  sizeWitness?: (except: ReadonlySet<string>, signal: AbortSignal, idleOnly?: boolean) => Promise<{ mirror: string; answer: number } | undefined>;
   /** Fetch even when the file under the final name is already complete. */
   force?: boolean;
   /** Minimum interval between progress events, ms. */
@@ -274,11 +274,14 @@ export class DownloadRequest implements Request<DownloadResult> {
     });
   }
 
-  /** Ask another mirror for the size, once this attempt knows its own, unless a checksum or a second mirror will tell. */
+  /**
+   * Ask another mirror for the size while the transfer runs, where a connection to one is open and
+   * idle; otherwise the question waits for the end, when a probe may have answered it already.
+   */
   private askWitness(signal: AbortSignal): void {
     const { sizeWitness, checksum } = this.options;
     if (this.witness || !sizeWitness || checksum || this.size === undefined || this.votes(this.size) >= 2) return;
-    this.witness = sizeWitness(new Set(this.sizes.keys()), signal).catch(() => undefined);
+    this.witness = sizeWitness(new Set(this.sizes.keys()), signal, true).catch(() => undefined);
   }
 
   /**
@@ -289,11 +292,15 @@ export class DownloadRequest implements Request<DownloadResult> {
    */
   private async confirmSize(mirror: MirrorSpec, size: number, signal: AbortSignal): Promise<void> {
     const rival = () => Math.max(0, ...[...this.tally()].filter(([s]) => s !== size).map(([, n]) => n));
+    let early = this.witness;
+    this.witness = undefined;
     while (this.options.sizeWitness && this.votes(size) < 2 && rival() <= this.votes(size)) {
-      const pending = this.witness ?? this.options.sizeWitness(new Set(this.sizes.keys()), signal).catch(() => undefined);
-      this.witness = undefined;
-      const opinion = await pending;
-      if (signal.aborted || !opinion) break;
+      const opinion = await (early ?? this.options.sizeWitness(new Set(this.sizes.keys()), signal).catch(() => undefined));
+      const asked = early;
+      early = undefined;
+      if (signal.aborted) break;
+      if (!opinion && asked) continue; // no idle connection was open then: ask anywhere now
+      if (!opinion) break;
       if (this.sizes.has(opinion.mirror)) continue; // asked before this attempt's answers came in
       this.sizes.set(opinion.mirror, opinion.answer);
     }
