@@ -9,8 +9,12 @@ import { TLSSocket } from 'node:tls';
 import type { Client } from 'basic-ftp';
 import type { ByteSink } from './sink.js';
 
-/** One read at most: larger than a socket's usual 64 KiB, fewer trips through the event loop. */
-const READ_BUFFER_BYTES = 256 * 1024;
+/**
+ * One read at most: a socket's usual 64 KiB. Larger reads would swallow a probe's 128 KiB in one
+ * chunk, and a data phase is timed from its first chunk to its last (data-phase.ts): the probe
+ * would measure nothing.
+ */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 /** basic-ftp creates every socket through this method of its context (not in its typings). */
 interface SocketMaker {
