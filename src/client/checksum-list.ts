@@ -17,7 +17,7 @@ const PLAIN = /^([0-9a-fA-F]+) [ *](.+)$/;
 const TAGGED = /^(MD5|SHA1|SHA256|SHA512) ?\((.+)\) ?= ?([0-9a-fA-F]+)$/;
 
 /** A digest of the right length for its algorithm, or undefined. */
-export function digestOf(hex: string, algorithm = BY_LENGTH[hex.length]): Digest | undefined {
+export function parseDigest(hex: string, algorithm = BY_LENGTH[hex.length]): Digest | undefined {
   return algorithm && BY_LENGTH[hex.length] === algorithm ? { algorithm, hex: hex.toLowerCase() } : undefined;
 }
 
@@ -29,7 +29,7 @@ export function parseChecksumList(text: string): Map<string, Digest> {
     const plain = PLAIN.exec(line);
     const tagged = plain ? undefined : TAGGED.exec(line);
     const name = plain?.[2] ?? tagged?.[2];
-    const digest = plain ? digestOf(plain[1] ?? '') : tagged && digestOf(tagged[3] ?? '', BY_TAG[tagged[1] ?? '']);
+    const digest = plain ? parseDigest(plain[1] ?? '') : tagged && parseDigest(tagged[3] ?? '', BY_TAG[tagged[1] ?? '']);
     if (name && digest) entries.set(name.replace(/^(\.\/)+/, ''), digest);
   }
   return entries;
