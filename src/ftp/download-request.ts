@@ -322,8 +322,10 @@ export class DownloadRequest implements Request<DownloadResult> {
   private async verifyChecksum(mirror: MirrorSpec, expected: ExpectedDigest): Promise<void> {
     const actual = await this.partial.digest();
     if (actual === expected.hex) return;
-    // A whole-file hash cannot say which bytes are bad: none of them can be trusted.
+    // A whole-file hash cannot say which bytes are bad: none of them can be trusted, nor counted
+    // as fetched from their mirrors.
     await this.partial.truncate(0);
+    for (const name of Object.keys(this.bytesByMirror)) delete this.bytesByMirror[name];
     // Two mirrors with the very same other bytes: the checksum expected is the odd one out.
     const other = this.wrongSums.get(actual);
     const { algorithm, hex, source } = expected;

@@ -67,7 +67,7 @@ function describeKind(kind: string): string {
     case 'slow':
       return 'is slow';
     case 'corrupt':
-      return "sent bytes that disagree with another mirror's";
+      return 'sent bytes that failed a check';
     default:
       return kind; // stalled, broken
   }

@@ -49,6 +49,8 @@ describe('published checksums', () => {
     expect(failovers(run.events)).toEqual(['bad:corrupt']);
     const f = run.events.find((e) => e.type === 'failover')!;
     expect(f.message).toBe(`sha256 ${sha256(altered)} after bad, SHA256SUMS (bad, good1) says ${sha256(data)}`);
+    // The refused copy's bytes were thrown away: the file is good1's alone.
+    expect(run.events.find((e) => e.type === 'done')!.bytesByMirror).toEqual({ good1: data.length });
   });
 
   it('a mirror publishing a forged SHA256SUMS that matches its forged copy is outvoted by the other two', async () => {
