@@ -28,10 +28,15 @@ export interface FleetRun {
   loopBusy: number;
 }
 
-/** dist/bench/fleet-main.js, also when this module runs from src/ under the test runner. */
+/**
+ * dist/bench/fleet-main.js: beside this module in dist/bench/, one level up from the CLI's bundle
+ * in dist/bundle/, and under dist/ when this module runs from src/ under the test runner.
+ */
 function entry(): string {
   const here = fileURLToPath(import.meta.url);
-  const compiled = here.endsWith('.ts') ? here.replace(/[/\\]src[/\\]bench[/\\]fleet-process\.ts$/, '/dist/bench/fleet-main.js') : here.replace(/fleet-process\.js$/, 'fleet-main.js');
+  const compiled = here.endsWith('.ts')
+    ? here.replace(/[/\\]src[/\\]bench[/\\]fleet-process\.ts$/, '/dist/bench/fleet-main.js')
+    : fileURLToPath(new URL('../bench/fleet-main.js', import.meta.url));
   if (!existsSync(compiled)) throw new Error(`${compiled} is missing; build first with: npm run build`);
   return compiled;
 }

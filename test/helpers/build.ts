@@ -1,6 +1,7 @@
 // The tests import src/ directly, but the processes they spawn (the CLI, mirror processes, the
-// bench's fleet) run the compiled code in dist/. A dist/ older than src/ would test two versions
-// at once, silently; buildDist() makes dist/ match src/ before any test runs (test/global-setup.ts).
+// bench's fleet) run the compiled code in dist/ (the CLI from its bundle, dist/bundle/). A dist/
+// older than src/ would test two versions at once, silently; buildDist() makes dist/ and the
+// bundle match src/ before any test runs (test/global-setup.ts).
 
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
@@ -12,10 +13,14 @@ const run = promisify(execFile);
 const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 /** A build of this repository takes about 5 s on two cores; this is far beyond it. */
 const TSC_TIMEOUT_MS = 180_000;
+/** Made by scripts/bundle.mjs from dist/, not by tsc from src/: no orphans there. */
+const BUNDLE_DIR = 'bundle';
 
 export interface BuildOptions {
   /** The project directory (holding the tsconfig). */
   root: string;
+  /** Run the project's scripts/bundle.mjs after tsc (default: when the project has one). */
+  bundle?: boolean;
   tsconfig?: string;
   /** rootDir and outDir of that tsconfig, relative to root. */
   srcDir?: string;
@@ -52,15 +57,20 @@ export function staleOutputs(src: string, out: string): string[] {
     });
 }
 
-async function tsc(root: string, tsconfig: string, buildInfo: string): Promise<void> {
+/** Run one build step with node; a failure carries the step's own output (tsc names each file and line on stdout). */
+async function step(root: string, args: string[], what: string): Promise<void> {
   try {
-    await run(process.execPath, [TSC, '-p', tsconfig, '--incremental', '--tsBuildInfoFile', buildInfo], { cwd: root, timeout: TSC_TIMEOUT_MS, maxBuffer: 16 << 20 });
+    await run(process.execPath, args, { cwd: root, timeout: TSC_TIMEOUT_MS, maxBuffer: 16 << 20 });
   } catch (error) {
     const e = error as { stdout?: string; stderr?: string; message: string };
-    // tsc names each file and line on stdout.
-    throw new Error(`tsc -p ${tsconfig} failed in ${root}:\n${(e.stdout ?? '') + (e.stderr ?? '') || e.message}`);
+    throw new Error(`${what} failed in ${root}:\n${(e.stdout ?? '') + (e.stderr ?? '') || e.message}`);
   }
 }
+
+const tsc = (root: string, tsconfig: string, buildInfo: string) =>
+  step(root, [TSC, '-p', tsconfig, '--incremental', '--tsBuildInfoFile', buildInfo], `tsc -p ${tsconfig}`);
+
+const bundle = (root: string) => step(root, [join(root, 'scripts', 'bundle.mjs')], 'scripts/bundle.mjs');
 
 /**
  * Compile src/ into dist/ and leave nothing stale there. Incremental (the build info lives in
@@ -85,12 +95,14 @@ export async function buildDist(options: BuildOptions): Promise<BuildReport> {
     if (missing.length > 0) throw new Error(`tsc wrote no output in ${out} for: ${missing.join(', ')}`);
   }
   const removed = removeOrphans(src, out);
+  if (options.bundle ?? existsSync(join(root, 'scripts', 'bundle.mjs'))) await bundle(root);
   return { ms: performance.now() - started, full, removed };
 }
 
 /** Remove outputs (.js, .js.map) without a source, then directories left empty. */
 function removeOrphans(src: string, out: string): string[] {
   const removed = walk(out).filter((f) => {
+    if (f.startsWith(`${BUNDLE_DIR}/`)) return false;
     const m = /^(.*)\.js(\.map)?$/.exec(f);
     return m !== null && !existsSync(join(src, `${m[1]}.ts`));
   });

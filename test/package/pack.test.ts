@@ -121,7 +121,10 @@ describe('the package, packed and installed', () => {
   it('holds bin/, the build of every source (no maps), README, docs and the example certificate; nothing lands in the repo', () => {
     const paths = packed!.files.map((f) => f.path).sort();
     const dist = paths.filter((p) => p.startsWith('dist/'));
-    expect(dist).toEqual(expectedDist());
+    // The CLI's bundle (scripts/bundle.mjs): its entry and one file per lazily loaded command or shared chunk.
+    expect(dist.filter((p) => !p.startsWith('dist/bundle/'))).toEqual(expectedDist());
+    expect(dist).toContain('dist/bundle/main.js');
+    expect(dist.filter((p) => p.startsWith('dist/bundle/') && !/^dist\/bundle\/[\w-]+\.js$/.test(p))).toEqual([]);
     expect(paths.filter((p) => !p.startsWith('dist/'))).toEqual(
       ['README.md', 'bin/smartftp.js', ...readdirSync(join(REPO, 'docs')).map((f) => `docs/${f}`), 'mirrors.yaml', 'package.json'].sort(),
     );

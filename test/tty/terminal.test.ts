@@ -185,13 +185,16 @@ describe.skipIf(skip)('in a terminal', () => {
       if (columns === 120) {
         it('narrowed to 70 columns mid-run: the live lines are redrawn to fit, rate and ETA kept', async () => {
           const dir = await fresh();
-          const files = Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`file-with-a-longer-name-${i}.bin`, content(4 * MiB, 20 + i)]));
+          const files = Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`file-with-a-longer-name-${i}.bin`, content(8 * MiB, 20 + i)]));
           await mirrors(dir, 2, files, { rate: 3_000_000 });
           writeFileSync(join(dir, 'list'), Object.keys(files).join('\n') + '\n');
           await term.type('smartftp get -i list -j 2 -d out; echo EXIT=$?');
           await term.waitFor((ls) => ls.filter((l) => BAR.test(l) && / [KM]iB\/s +ETA \d/.test(l)).length >= 2, 'bars with a rate');
           await term.resize(70, rows);
-          await new Promise((r) => setTimeout(r, 1500));
+          // The next redraw after the resize, while transfers run (each pair of files takes about 5 s).
+          const running = (ls: string[]) => ls.some((l) => /longer-name-\d\.bin +\d+% .* ETA /.test(l));
+          await new Promise((r) => setTimeout(r, 600));
+          await term.waitFor(running, 'a transfer line with its percentage after the resize');
           const screen = (await term.screen()).split('\n');
           console.info(`narrowed to 70 columns:\n${screen.join('\n')}`);
           // The overall line and a line per transfer, each within 69 cells, each with an ETA.

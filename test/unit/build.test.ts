@@ -1,7 +1,7 @@
 // The suite's global setup builds dist/ from src/ (test/helpers/build.ts): proven here on a small
 // project of its own, and checked on this repository's dist/ as this run left it.
 
-import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { buildDist, staleOutputs } from '../helpers/build.js';
@@ -58,5 +58,12 @@ describe("this run's dist/", () => {
     // Provided only by this run's global setup: a dist/ left by an earlier build does not count.
     expect(builtAt, 'the global setup (test/global-setup.ts) did not build dist/').toBeGreaterThan(0);
     expect(staleOutputs(join(REPO, 'src'), join(REPO, 'dist'))).toEqual([]);
+  });
+
+  it("holds the CLI's bundle, made after tsc wrote the modules it bundles", () => {
+    // bin/smartftp.js runs dist/bundle/main.js: a bundle older than dist/cli/main.js would run old code.
+    const bundled = statSync(join(REPO, 'dist', 'bundle', 'main.js')).mtimeMs;
+    expect(bundled).toBeGreaterThanOrEqual(statSync(join(REPO, 'dist', 'cli', 'main.js')).mtimeMs);
+    expect(readFileSync(join(REPO, 'bin', 'smartftp.js'), 'utf8')).toContain("import('../dist/bundle/main.js')");
   });
 });
