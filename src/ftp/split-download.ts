@@ -54,6 +54,8 @@ export class SplitDownload implements RangeOwner {
     private readonly director: Director,
     /** Most ranges under way at once. */
     private readonly split: number,
+    /** The mirrors chosen to share the file (the others are tried only after them); absent: any. */
+    private readonly among?: ReadonlySet<string>,
   ) {
     this.what = options.remotePath;
     this.pool = options.pool;
@@ -142,7 +144,9 @@ export class SplitDownload implements RangeOwner {
   }
 
   avoid(): ReadonlySet<string> {
-    return new Set(this.busyOn.keys());
+    const avoid = new Set(this.busyOn.keys());
+    if (this.among) for (const m of this.director.mirrors) if (!this.among.has(m.name)) avoid.add(m.name);
+    return avoid;
   }
 
   attempt(mirror: string, job: RangeJob, size: number, reused: boolean): void {
