@@ -51,6 +51,8 @@ export class SplitDownload implements RangeOwner {
   private readonly writing = new Map<RangeJob, { from: number; to: number; mirror: string }>();
   /** Who sent which other bytes than the disk's for an overlap: a second mirror alike outvotes the disk. */
   private readonly dissenters = new Map<string, string>();
+  /** Mirrors that sent another copy's bytes or size for this file: tried after the others. */
+  private readonly distrusted = new Set<string>();
   /** The error of an overlap that outvoted the disk's bytes. */
   private outvoted: RequestError | undefined;
   private received = 0;
@@ -188,7 +190,7 @@ export class SplitDownload implements RangeOwner {
   }
 
   avoid(): ReadonlySet<string> {
-    const avoid = new Set(this.busyOn.keys());
+    const avoid = new Set([...this.busyOn.keys(), ...this.distrusted]);
     if (this.among) for (const m of this.director.mirrors) if (!this.among.has(m.name)) avoid.add(m.name);
     return avoid;
   }
@@ -200,6 +202,9 @@ export class SplitDownload implements RangeOwner {
 
   failover(mirror: string, error: RequestError): void {
     this.options.events({ type: 'failover', file: this.what, mirror, kind: error.kind, message: error.message, bytes: this.doneBytes(), size: this.size });
+    // A mirror that sent other bytes goes behind the busy ones: a range it took where nothing is
+    // done before would have no overlap to check.
+    if (error.kind === 'corrupt' || error.kind === 'mismatch') this.distrusted.add(mirror);
     if (error !== this.outvoted) return;
     // Bytes on disk nobody agrees with: the client starts the file over (as after a stale .part).
     this.failure ??= new AllMirrorsFailed(this.what, [{ mirror, kind: error.kind, message: error.message }]);

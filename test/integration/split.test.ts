@@ -187,8 +187,9 @@ describe('get --split', () => {
     expect(gaps[0]![0]).toBeGreaterThan(0); // the first missing range follows bytes on disk
 
     // First in line, the liar takes the first missing range; its overlap is not the disk's bytes.
+    // Caught, it must not be handed a range with nothing done before it (a cut's back half) while m1 is busy.
     const liar = t.track(await startHostileFtpd({ files: { '/pub/big.bin': data }, body: { '/pub/big.bin': content(size, 39) } }));
-    const cert = writeCert(work, [{ url: liar.url + 'pub', name: 'liar' }, ...servers.slice(0, 2).map((s, i) => ({ url: s.url + 'pub', name: `m${i + 1}` }))]);
+    const cert = writeCert(work, [{ url: liar.url + 'pub', name: 'liar' }, { url: servers[0]!.url + 'pub', name: 'm1' }]);
     const state = join(work, 'state');
     const again = runCli(['get', 'big.bin', '--split', '2', '--cert', cert, '-d', work, '--state-dir', state, '--json']);
     expect(await again.exit).toBe(0);
@@ -203,7 +204,6 @@ describe('get --split', () => {
     const stats = JSON.parse(readFileSync(join(state, 'test.smartftp.json'), 'utf8')).stats as Record<string, { failures: string[] }>;
     expect(stats.liar!.failures).toContain('corrupt');
     expect(stats.m1!.failures).toEqual([]);
-    expect(stats.m2!.failures).toEqual([]);
   });
 
   it('two mirrors agreeing on an overlap outvote the bytes on disk: the file starts over and ends right', async () => {
