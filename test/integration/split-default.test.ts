@@ -1,6 +1,7 @@
 // `get` without `-s`: the director splits a large file over the mirrors it measured good, and
-// nothing else. The real CLI against emulated mirrors in this process; a first small file
-// measures the mirrors (its transfer and its probe), as a user's first file does.
+// nothing else. The real CLI against emulated mirrors in this process; a first run of two small
+// files measures the mirrors, as a user's first files do (with -j 2 one goes to each mirror: a
+// whole file's figure, which a pause of the busy machine sways less than a 128 KiB probe's).
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,18 +20,18 @@ const splitDecision = (events: CliEvent[]) => ofType(events, 'decision').find((e
 
 /** Two mirrors at these link rates, one state directory; `get` runs with the ranked policy (it probes). */
 async function measuredPair(rates: [number, number], files: Record<string, Buffer>) {
-  const roots = t.roots(2, { 'pub/small.bin': content(2 * MiB, 40), ...files });
+  const roots = t.roots(2, { 'pub/s1.bin': content(4 * MiB, 40), 'pub/s2.bin': content(4 * MiB, 46), ...files });
   const servers = await Promise.all(roots.map(async (root, i) => t.track(await startFtpServer({ root, linkRate: rates[i] }))));
   const work = t.dir();
   const cert = writeCert(work, servers.map((s, i) => ({ url: s.url + 'pub', name: `m${i + 1}` })));
   const state = join(work, 'state');
   const get = (...args: string[]) => runCli(['get', ...args, '--cert', cert, '--policy', 'ranked', '--state-dir', state, '--json', '--debug']);
-  // The first file: nothing measured yet, so one mirror at a time; its probe measures the other.
-  const first = get('small.bin', '-d', work);
+  // The first files: nothing measured yet, so one mirror at a time.
+  const first = get('s1.bin', 's2.bin', '-j', '2', '-d', work);
   expect(await first.exit).toBe(0);
   expect(splitDecision(first.events)?.reason).toMatch(/^one mirror at a time: no mirror measured good to share it \(m1 not measured, m2 not measured\)$/);
   const stats = JSON.parse(readFileSync(join(state, 'test.smartftp.json'), 'utf8')).stats as Record<string, { throughput: number }>;
-  const figures = `figures after the first file: m1 ${stats.m1?.throughput}, m2 ${stats.m2?.throughput} B/s`;
+  const figures = `figures after the first files: m1 ${stats.m1?.throughput}, m2 ${stats.m2?.throughput} B/s`;
   console.info(figures);
   expect(stats.m1?.throughput, figures).toBeGreaterThan(0);
   expect(stats.m2?.throughput, figures).toBeGreaterThan(0);
