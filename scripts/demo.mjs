@@ -47,7 +47,9 @@ try {
   await run(['mirrors', '--cert', certPath, '--state-dir', join(work, 'state')]);
 
   console.log(`\n== 2. 64 MiB; the mirror serving it is killed after ${KILL.atSeconds} s`);
-  const big = run(['get', 'sample/64MiB.bin', ...common]);
+  // -s 1: one mirror at a time, so that the kill shows a failover at the byte offset (without it
+  // the director may fetch the file in ranges from local-a and local-b, measured at half its rate).
+  const big = run(['get', 'sample/64MiB.bin', '-s', '1', ...common]);
   // Said once the get is over: a line printed while it draws its live area would be drawn over.
   const killed = [];
   local.armFaults([KILL], (_, name) => killed.push(name));

@@ -40,7 +40,7 @@ export interface GetOptions extends CertOptions {
   inputFile?: string;
   /** -j: files downloaded at once. */
   jobs?: number;
-  /** -s: byte ranges of one file fetched from several mirrors at once. */
+  /** -s: byte ranges of one file fetched from several mirrors at once (not given: the director decides). */
   split?: number;
   /** -v: the FTP dialogue too. */
   verbose?: boolean;
@@ -209,7 +209,7 @@ export async function fetchItems(client: ServiceClient, items: BatchItem[], opti
       if (code !== EXIT.interrupted) code = EXIT.local;
     }
   };
-  await downloadBatch(client, items, { jobs: options.jobs ?? 1, file: { sha256: options.sha256, force: options.force, split: options.split }, onOutcome });
+  await downloadBatch(client, items, { jobs: options.jobs ?? 1, file: { sha256: options.sha256, force: options.force, split: options.split ?? 'auto' }, onOutcome });
   return code;
 }
 

@@ -51,7 +51,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .argument('[remote-path...]', "paths relative to each mirror's base directory, or files' full ftp:// URLs")
     .option('-i, --input-file <file>', "more paths from a file, one a line ('-' = stdin; # comments); or URLs, a file's mirrors TAB-separated on its line")
     .option('-j, --jobs <n>', 'files downloaded at once (one director, shared connections)', wholeNumber(1), 1)
-    .option('-s, --split <n>', 'fetch each file in byte ranges from up to N mirrors at once, re-balanced as they prove faster or slower (1 = one mirror at a time)', wholeNumber(1), 1)
+    .option('-s, --split <n>', 'fetch each file in byte ranges from up to N mirrors at once, re-balanced as they prove faster or slower (1 = one mirror at a time; default: files of 20 MiB or more from the mirrors measured good)', wholeNumber(1))
     .option('-o, --output <file>', 'write the (single) file here')
     .option('-d, --dir <dir>', 'write files into this directory', '.')
     .option('-r, --recursive', 'the path is a directory: fetch its tree into -d DIR (its contents, as lftp mirror does)')

@@ -72,8 +72,11 @@ export interface FileOptions {
   force?: boolean;
   /** The size a listing gave, and the mirror it came from. */
   listed?: { mirror: string; size: number };
-  /** Byte ranges fetched from several mirrors at once (1, the default: one mirror at a time). */
-  split?: number;
+  /**
+   * Byte ranges fetched from several mirrors at once: 1 (the default) one mirror at a time;
+   * 'auto' as the director judges (director/split-choice.ts: large files from mirrors measured good).
+   */
+  split?: number | 'auto';
 }
 
 /** Both throttles, one after the other, or the one given. */
@@ -212,12 +215,13 @@ export class ServiceClient {
   /** Fetch one file through the director (rejects with AllMirrorsFailed, Interrupted or LocalError). */
   async download(remotePath: string, dest: string, extra: FileOptions = {}): Promise<DownloadResult> {
     const checksum = extra.sha256 ? undefined : await this.checksums?.lookup(remotePath);
-    const request = this.request(remotePath, dest, { ...extra, checksum });
+    const { ranges, among, listed } = await this.rangesFor(remotePath, extra);
+    const request = this.request(remotePath, dest, { ...extra, listed, checksum });
     let run: () => Promise<DownloadResult>;
     let startOver: () => Promise<void>;
-    if ((extra.split ?? 1) > 1) {
+    if (ranges > 1) {
       // Byte ranges from several mirrors at once (ftp/split-download.ts).
-      run = () => new SplitDownload(request.options, this.director, extra.split ?? 1).run();
+      run = () => new SplitDownload(request.options, this.director, ranges, among).run();
       startOver = () => new PartialFile(dest).truncate(0);
     } else {
       const complete = await request.prepare();
@@ -238,6 +242,26 @@ export class ServiceClient {
     }
     await this.membership.check(this.director, this.pool, this.signal);
     return result;
+  }
+
+  /**
+   * How many ranges of the file run at once, and among which mirrors. 'auto': the director
+   * decides; when it needs the size and no listing gave it, the best-ranked mirror is asked
+   * (SIZE, on the connection the download then uses), and its answer counts as its word on the
+   * size as a listing's would.
+   */
+  private async rangesFor(remotePath: string, extra: FileOptions): Promise<{ ranges: number; among?: ReadonlySet<string>; listed?: FileOptions['listed'] }> {
+    if (extra.split !== 'auto') return { ranges: extra.split ?? 1, listed: extra.listed };
+    let listed = extra.listed;
+    const deadlineMs = timerMs(this.connectTimeout);
+    const choice = await this.director.splitFor(remotePath, async () => {
+      if (listed) return listed.size;
+      const ask = (lease: Lease) => remoteSize(lease, remoteFullPath(lease.mirror, remotePath), deadlineMs);
+      const [opinion] = await this.opinion.ask(1, new Set(), this.signal, ask);
+      if (opinion) listed = { mirror: opinion.mirror, size: opinion.answer };
+      return opinion?.answer;
+    });
+    return { ranges: choice.ranges, among: choice.ranges > 1 ? new Set(choice.mirrors) : undefined, listed };
   }
 
   /**

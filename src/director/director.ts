@@ -6,6 +6,7 @@ import type { MirrorSpec } from '../certificate/types.js';
 import { AllMirrorsFailed, Interrupted, LocalError, RequestError, type Attempt } from './errors.js';
 import { Exploration } from './exploration.js';
 import { behindFresh, FRESH_AGE, type Policy, type RankContext } from './policies.js';
+import { chooseSplit, type SplitChoice } from './split-choice.js';
 import type { Meter, Request } from './request.js';
 import { MIN_SAMPLE_BYTES, faultMark, forgiveSince, inCooldown, recordFault, recordLatency, recordSuccess, recordThroughput, rough, statsFor, type FaultMark, type StatsBook } from './stats.js';
 
@@ -96,6 +97,16 @@ export class Director {
   /** The order the policy would try the mirrors in right now, for no request in particular. */
   order(): MirrorSpec[] {
     return this.policy.rank(this.mirrors, this.context());
+  }
+
+  /**
+   * Whether a file the user gave no `-s` for is fetched in ranges (split-choice.ts), from the
+   * figures now; `size` is asked only when the mirrors would allow it. The reason is a decision.
+   */
+  async splitFor(what: string, size: () => Promise<number | undefined>): Promise<SplitChoice> {
+    const choice = await chooseSplit(this.mirrors, this.stats, this.now(), size);
+    this.onDecision?.({ type: 'decision', what, reason: choice.reason });
+    return choice;
   }
 
   context(request?: Request<unknown>): RankContext {

@@ -68,8 +68,12 @@ export class PartialFile {
   record: PartialRecord | undefined;
   /** The digest of the bytes written, kept as they are written when a checksum is expected. */
   private readonly hash: RunningHash | undefined;
-  /** The last writer's syncs: finalize waits for them and fails on their error. */
-  private syncing: BackgroundSync | undefined;
+  /**
+   * Every writer's syncs (one writer per attempt, or a split download's): finalize waits for all
+   * of them and fails on any error, not only the last writer's (an earlier descriptor's write-back
+   * error is not reported to the one the final fsync opens).
+   */
+  private readonly syncs: BackgroundSync[] = [];
 
   /** `algorithm`: the digest a checksum will be checked in (none: hashing would be wasted work). */
   constructor(
@@ -192,7 +196,8 @@ export class PartialFile {
       this.length = 0;
       this.hash?.reset();
     }
-    const syncing = (this.syncing = new BackgroundSync(fd));
+    const syncing = new BackgroundSync(fd);
+    this.syncs.push(syncing);
     return {
       write: (chunk, position) => {
         try {
@@ -261,8 +266,10 @@ export class PartialFile {
    */
   async finalize(mtime?: string): Promise<void> {
     try {
-      await this.syncing?.settled();
-      if (this.syncing?.error) throw this.syncing.error;
+      await Promise.all(this.syncs.map((s) => s.settled()));
+      const failed = this.syncs.find((s) => s.error);
+      if (failed) throw failed.error;
+      this.syncs.length = 0;
       // Only the fsync waits for the disk, in the thread pool; the rest are page-cache calls.
       const fd = openSync(this.partPath, 'r+');
       try {

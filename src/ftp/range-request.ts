@@ -7,6 +7,7 @@ import type { MirrorSpec } from '../certificate/types.js';
 import { RequestError } from '../director/errors.js';
 import type { Meter, Request } from '../director/request.js';
 import { DataPhase } from './data-phase.js';
+import { OverlapCheck } from './overlap.js';
 import { withConnection, type FtpPool } from './pool.js';
 import { remoteFullPath, remoteMtime, remoteSize } from './remote-file.js';
 import { retrieve } from './retrieve.js';
@@ -37,6 +38,12 @@ export interface RangeOwner {
   check(mirror: string, job: RangeJob, size: number, mtime: string | undefined): void;
   /** Write bytes of the range into the .part at `position` (the range's `pos` moves past them after). */
   write(job: RangeJob, mirror: string, chunk: Buffer, position: number): void;
+  /** Where the range's transfer starts: before `pos` when the bytes just before it are done (an overlap to check). */
+  overlapFrom(job: RangeJob): number;
+  /** The bytes on disk at a position. */
+  read(position: number, length: number): Buffer;
+  /** The overlap is in: a RequestError when the mirror's bytes are not the disk's. */
+  judge(mirror: string, overlap: OverlapCheck): void;
   /** A range began (+1) or stopped (-1) on this mirror. */
   busy(mirror: string, delta: 1 | -1): void;
   /** The mirrors serving other ranges now. */
@@ -76,6 +83,10 @@ export class RangeRequest implements Request<void> {
         owner.check(mirror.name, job, size, await remoteMtime(lease, remote, owner.commandTimeoutMs));
         if (job.pos >= job.end) return;
         owner.attempt(mirror.name, job, size, !lease.fresh);
+        // Bytes done just before the range (another mirror's, or an earlier run's): the mirror
+        // re-sends them first and they must equal the disk's, as a sequential resume does.
+        const from = owner.overlapFrom(job);
+        const overlap = from < job.pos ? new OverlapCheck(from, job.pos, (p, n) => owner.read(p, n)) : undefined;
         const phase = new DataPhase();
         let flowing = false;
         try {
@@ -83,14 +94,18 @@ export class RangeRequest implements Request<void> {
             lease.client,
             remote,
             {
-              offset: job.pos,
+              offset: from,
               size,
               // Read per chunk: re-balancing may have cut the range meanwhile.
               end: () => job.end,
               take: (chunk, position) => {
-                owner.write(job, mirror.name, chunk, position);
-                job.pos = position + chunk.length;
-                this.received += chunk.length;
+                const rest = overlap ? overlap.take(chunk, position) : chunk;
+                if (overlap && rest.length < chunk.length && overlap.complete) owner.judge(mirror.name, overlap);
+                if (rest.length === 0) return;
+                const at = position + chunk.length - rest.length;
+                owner.write(job, mirror.name, rest, at);
+                job.pos = at + rest.length;
+                this.received += rest.length;
               },
               progress: () => {
                 if (!flowing) meter.flowing();

@@ -9,6 +9,7 @@ import { AllMirrorsFailed, LocalError, RequestError } from '../director/errors.j
 import type { Director } from '../director/director.js';
 import { coveredBytes, mergeRanges, missingRanges, type ByteRange } from './byte-ranges.js';
 import type { DownloadOptions, DownloadResult } from './download-request.js';
+import { OVERLAP_BYTES, type OverlapCheck } from './overlap.js';
 import { PartialFile, digestOf, type PartWriter } from './partial-file.js';
 import type { FtpPool } from './pool.js';
 import { RangeRecord } from './range-record.js';
@@ -45,6 +46,15 @@ export class SplitDownload implements RangeOwner {
   private writer: PartWriter | undefined;
   private existing: { size: number; mtimeMs: number } | undefined;
   private failure: unknown;
+  /** Who wrote which bytes in this run: an outvoted overlap blames its writer. */
+  private readonly written: { from: number; to: number; mirror: string }[] = [];
+  private readonly writing = new Map<RangeJob, { from: number; to: number; mirror: string }>();
+  /** Who sent which other bytes than the disk's for an overlap: a second mirror alike outvotes the disk. */
+  private readonly dissenters = new Map<string, string>();
+  /** Mirrors that sent another copy's bytes or size for this file: tried after the others. */
+  private readonly distrusted = new Set<string>();
+  /** The error of an overlap that outvoted the disk's bytes. */
+  private outvoted: RequestError | undefined;
   private received = 0;
   private lastProgress = 0;
   private readonly started = performance.now();
@@ -54,6 +64,8 @@ export class SplitDownload implements RangeOwner {
     private readonly director: Director,
     /** Most ranges under way at once. */
     private readonly split: number,
+    /** The mirrors chosen to share the file (the others are tried only after them); absent: any. */
+    private readonly among?: ReadonlySet<string>,
   ) {
     this.what = options.remotePath;
     this.pool = options.pool;
@@ -120,10 +132,11 @@ export class SplitDownload implements RangeOwner {
     }
   }
 
-  write(_job: RangeJob, mirror: string, chunk: Buffer, position: number): void {
+  write(job: RangeJob, mirror: string, chunk: Buffer, position: number): void {
     // Opened at the first byte: a run that fetches none (already complete) leaves no .part.
     this.writer ??= this.partial.writer(0, true);
     this.writer.write(chunk, position);
+    this.wroteFrom(job, mirror, position, position + chunk.length);
     this.received += chunk.length;
     this.bytesByMirror[mirror] = (this.bytesByMirror[mirror] ?? 0) + chunk.length;
     this.record?.wrote(chunk.length);
@@ -135,6 +148,41 @@ export class SplitDownload implements RangeOwner {
     this.options.events({ type: 'progress', file: this.what, mirror: mirrors, bytes: this.doneBytes(), size: this.size ?? 0, rate: seconds > 0 ? this.received / seconds : 0 });
   }
 
+  overlapFrom(job: RangeJob): number {
+    const before = this.done().find(([s, e]) => s < job.pos && e >= job.pos);
+    return before ? Math.max(before[0], job.pos - OVERLAP_BYTES) : job.pos;
+  }
+
+  read(position: number, length: number): Buffer {
+    // Bytes kept from an earlier run may be read before this run wrote any.
+    this.writer ??= this.partial.writer(0, true);
+    return this.writer.read(position, length);
+  }
+
+  /**
+   * A mirror whose overlap differs from the disk's is blamed (corrupt), unless another mirror
+   * already sent the same other bytes there: then the disk's bytes are the odd ones out, their
+   * writer (when this run knows it) is blamed, and the download stops so that the client starts
+   * the file over, as the sequential path sets its .part aside.
+   */
+  judge(mirror: string, overlap: OverlapCheck): void {
+    const dissent = overlap.dissent();
+    if (!dissent) return;
+    const key = `${overlap.from}:${overlap.offset}:${dissent.digest}`;
+    const other = this.dissenters.get(key);
+    if (other === undefined || other === mirror) {
+      this.dissenters.set(key, mirror);
+      throw new RequestError('corrupt', `${mirror}'s copy differs from the bytes on disk at byte ${dissent.at}`);
+    }
+    const writers = [...new Set(this.written.filter((w) => w.from < overlap.offset && w.to > overlap.from).map((w) => w.mirror))];
+    const culprit = writers.length === 1 ? writers[0] : undefined;
+    const message = `${other} and ${mirror} agree with each other, not with the bytes on disk${culprit ? ` (from ${culprit})` : ''} from byte ${dissent.at}`;
+    // The download stops once the director has blamed the culprit (failover()); aborting here
+    // would end the transfer as interrupted instead.
+    this.outvoted = new RequestError('mismatch', message, { culprit });
+    throw this.outvoted;
+  }
+
   busy(mirror: string, delta: 1 | -1): void {
     const n = (this.busyOn.get(mirror) ?? 0) + delta;
     if (n > 0) this.busyOn.set(mirror, n);
@@ -142,7 +190,9 @@ export class SplitDownload implements RangeOwner {
   }
 
   avoid(): ReadonlySet<string> {
-    return new Set(this.busyOn.keys());
+    const avoid = new Set([...this.busyOn.keys(), ...this.distrusted]);
+    if (this.among) for (const m of this.director.mirrors) if (!this.among.has(m.name)) avoid.add(m.name);
+    return avoid;
   }
 
   attempt(mirror: string, job: RangeJob, size: number, reused: boolean): void {
@@ -152,6 +202,13 @@ export class SplitDownload implements RangeOwner {
 
   failover(mirror: string, error: RequestError): void {
     this.options.events({ type: 'failover', file: this.what, mirror, kind: error.kind, message: error.message, bytes: this.doneBytes(), size: this.size });
+    // A mirror that sent other bytes goes behind the busy ones: a range it took where nothing is
+    // done before would have no overlap to check.
+    if (error.kind === 'corrupt' || error.kind === 'mismatch') this.distrusted.add(mirror);
+    if (error !== this.outvoted) return;
+    // Bytes on disk nobody agrees with: the client starts the file over (as after a stale .part).
+    this.failure ??= new AllMirrorsFailed(this.what, [{ mirror, kind: error.kind, message: error.message }]);
+    this.controller.abort();
   }
 
   // --- the ranges ---
@@ -159,6 +216,18 @@ export class SplitDownload implements RangeOwner {
   /** Everything done: before this run, and each range's bytes up to where it got. */
   private done(): ByteRange[] {
     return mergeRanges([...this.base, ...this.jobs.map((j): ByteRange => [j.start, j.pos])]);
+  }
+
+  /** Note who wrote [from, to): one entry per run of a range on a mirror, grown as it writes. */
+  private wroteFrom(job: RangeJob, mirror: string, from: number, to: number): void {
+    const last = this.writing.get(job);
+    if (last && last.mirror === mirror && last.to === from) {
+      last.to = to;
+      return;
+    }
+    const entry = { from, to, mirror };
+    this.written.push(entry);
+    this.writing.set(job, entry);
   }
 
   private doneBytes(): number {

@@ -2,7 +2,7 @@
 // counters say what each sent), and hostile ones. Each test checks the sha256 of the result and
 // what the servers sent, so a range fetched twice or written where it does not belong shows.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startFtpServer } from '../../src/emulator/server.js';
@@ -161,7 +161,7 @@ describe('get --split', () => {
     expect(ofType(again.events, 'start')[0]).toMatchObject({ offset: kept });
   });
 
-  it('a re-run without --split over a split record resumes from the first gap, never from the .part\'s length', async () => {
+  it('a re-run one mirror at a time (-s 1) over a split record resumes from the first gap, never from the .part\'s length', async () => {
     const size = 16 * MiB;
     const data = content(size, 35);
     const { work, cert, sent, code, record } = await interrupted(size, data, 4 * MiB);
@@ -171,11 +171,56 @@ describe('get --split', () => {
     expect(gap[0]).toBeLessThan(size / 2); // the first range's end, far before the .part's length
 
     const before = sent();
-    const again = runCli(['get', 'big.bin', '--cert', cert, '-d', work, '--json']);
+    const again = runCli(['get', 'big.bin', '-s', '1', '--cert', cert, '-d', work, '--json']);
     expect(await again.exit).toBe(0);
     expect(sha256File(join(work, 'big.bin'))).toBe(sha256(data));
     expect(ofType(again.events, 'attempt')[0]).toMatchObject({ offset: gap[0] });
     expect(sent() - before).toBeGreaterThanOrEqual(size - gap[0]);
+  });
+
+  it('a range starting after bytes already done re-reads an overlap: a mirror sending other bytes there is blamed, the file ends right', async () => {
+    const size = 16 * MiB;
+    const data = content(size, 38);
+    const { servers, work, code, record } = await interrupted(size, data, 4 * MiB);
+    expect(code).toBe(130);
+    const gaps = missingRanges(record.ranges, size);
+    expect(gaps[0]![0]).toBeGreaterThan(0); // the first missing range follows bytes on disk
+
+    // First in line, the liar takes the first missing range; its overlap is not the disk's bytes.
+    // Caught, it must not be handed a range with nothing done before it (a cut's back half) while m1 is busy.
+    const liar = t.track(await startHostileFtpd({ files: { '/pub/big.bin': data }, body: { '/pub/big.bin': content(size, 39) } }));
+    const cert = writeCert(work, [{ url: liar.url + 'pub', name: 'liar' }, { url: servers[0]!.url + 'pub', name: 'm1' }]);
+    const state = join(work, 'state');
+    const again = runCli(['get', 'big.bin', '--split', '2', '--cert', cert, '-d', work, '--state-dir', state, '--json']);
+    expect(await again.exit).toBe(0);
+    expect(sha256File(join(work, 'big.bin'))).toBe(sha256(data));
+    const failovers = ofType(again.events, 'failover');
+    console.info(`liar: sent ${liar.stats.bytesSent} bytes in ${liar.stats.retrs} RETRs; failovers ${JSON.stringify(failovers.map((e) => [e.mirror, e.kind, e.message]))}`);
+    expect(failovers.length).toBeGreaterThan(0);
+    for (const e of failovers) expect(e).toMatchObject({ mirror: 'liar', kind: 'corrupt', message: expect.stringMatching(/^liar's copy differs from the bytes on disk at byte \d+$/) });
+    const done = ofType(again.events, 'done')[0]!;
+    expect((done.bytesByMirror as Record<string, number>).liar).toBeUndefined();
+    expect(written(done)).toBe(size - coveredBytes(record.ranges));
+    const stats = JSON.parse(readFileSync(join(state, 'test.smartftp.json'), 'utf8')).stats as Record<string, { failures: string[] }>;
+    expect(stats.liar!.failures).toContain('corrupt');
+    expect(stats.m1!.failures).toEqual([]);
+  });
+
+  it('two mirrors agreeing on an overlap outvote the bytes on disk: the file starts over and ends right', async () => {
+    const size = 16 * MiB;
+    const data = content(size, 44);
+    const { work, cert } = await mirrors(2, { 'pub/big.bin': data }, 8_000_000);
+    // An earlier run's first half, with other bytes than the mirrors' copy (its record vouches for them).
+    writeFileSync(join(work, 'big.bin.part'), Buffer.concat([content(size / 2, 45), Buffer.alloc(size / 2)]));
+    writeFileSync(join(work, 'big.bin.part.json'), JSON.stringify({ version: 1, service: 'test.smartftp', remotePath: 'big.bin', size, ranges: [[0, size / 2]] }));
+    const run = runCli(['get', 'big.bin', '--split', '2', '--cert', cert, '-d', work, '--json']);
+    expect(await run.exit).toBe(0);
+    expect(sha256File(join(work, 'big.bin'))).toBe(sha256(data));
+    const failovers = ofType(run.events, 'failover').map((e) => `${e.mirror} ${e.kind}: ${e.message}`);
+    console.info(`outvoted disk: ${JSON.stringify(failovers)}`);
+    expect(failovers[0]).toMatch(/^m[12] corrupt: m[12]'s copy differs from the bytes on disk at byte \d+$/);
+    expect(failovers).toContainEqual(expect.stringMatching(/^m[12] mismatch: m1 and m2 agree with each other, not with the bytes on disk from byte \d+$|^m[12] mismatch: m2 and m1 agree/));
+    expect(ofType(run.events, 'warning').map((e) => e.message)).toContainEqual(expect.stringMatching(/starting over$/));
   });
 
   it('a mirror sending past the file\'s end never writes past it; one sending other bytes never reaches the final name', async () => {
