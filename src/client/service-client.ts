@@ -233,10 +233,11 @@ export class ServiceClient {
     try {
       result = await run();
     } catch (error) {
-      // Every mirror has another copy than the one the partial file came from: the file changed
-      // since. The old bytes are worthless; start over once.
+      // Every mirror has another copy than the one the partial file came from (the file changed
+      // since), or two mirrors agreed against the disk's bytes (split's overlap vote). The old
+      // bytes are worthless; start over once.
       if (!(error instanceof AllMirrorsFailed) || !error.attempts.every((a) => a.kind === 'mismatch' || a.kind === 'corrupt')) throw error;
-      this.options.events({ type: 'warning', message: `${remotePath}: every mirror has another copy than the partial file's; starting over` });
+      this.options.events({ type: 'warning', message: `${remotePath}: the mirrors' copies disagree with the partial file's bytes; starting over` });
       await startOver();
       result = await run();
     }
