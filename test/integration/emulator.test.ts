@@ -337,7 +337,7 @@ describe('emulated mirror: limits', () => {
       const total = per.reduce((a, b) => a + b, 0);
       const server = (s1 - s0) / secs;
       rows.push(
-        `n=${n}: client-side ${(total / 1e6).toFixed(3)} MB/s (${(((total - RATE) / RATE) * 100).toFixed(1)} %), ` +
+        `n=${n}: client-side ${(total / 1e6).toFixed(3)} MB/s (${(((total - dataRate(RATE)) / dataRate(RATE)) * 100).toFixed(1)} % of the data rate), ` +
           `server-side ${(server / 1e6).toFixed(3)} MB/s, per session ${(Math.min(...per) / 1e3).toFixed(0)}-${(Math.max(...per) / 1e3).toFixed(0)} kB/s, ` +
           `process stalled ${(stalled * 1000).toFixed(0)} ms of ${(secs * 1000).toFixed(0)}`,
       );
