@@ -10,6 +10,7 @@ import type { Certificate, PolicyName } from '../certificate/types.js';
 import { AllMirrorsFailed, Interrupted } from '../director/errors.js';
 import type { SmartEvent } from '../ui/events.js';
 import { TokenBucket } from '../emulator/bucket.js';
+import { onTheWire } from '../emulator/framing.js';
 import { seededRandom } from './seeded.js';
 
 export interface FleetOptions {
@@ -96,7 +97,8 @@ async function prepareClient(index: number, options: FleetOptions, signal: Abort
       // per file (an integrity check) would open connections the paper's clients never had.
       sizeWitness: false,
       hooks: {
-        throttle: link ? async (n) => void (await link.take(n, signal)) : undefined,
+        // The client's port carries the data's framing too, as the servers' links do.
+        throttle: link ? async (n) => void (await link.take(onTheWire(n), signal)) : undefined,
         onConnect: (mirror) => addTo(outcome.connections, { [mirror]: 1 }),
       },
     });

@@ -62,7 +62,7 @@ export function reportLines(result: BenchResult, checks: Check[], options: { pap
     `smartftp bench: Figure 6 of "Using Smart Clients to Build Scalable Services" (USENIX 1997), ${result.target === 'emulated' ? 'on emulated mirrors at 127.0.0.1' : `against ${result.target}`}`,
     `Settings: ${settingsLine(result.settings, result.scaled, result.target === 'emulated')}`,
     scaleLine(result.settings, result.scaled),
-    `MB = 10^6 bytes; MB/s = bytes of completed files / wall time until the last client finished; %links = of the servers' summed link capacity;`,
+    `MB = 10^6 bytes; MB/s = bytes of completed files / wall time until the last client finished; %links = of the file data the servers' links can carry (their rate less TCP/IP framing);`,
     `share = bytes by server; conns = control connections opened; random (paper) holds one connection per client like the paper's applet.`,
     '',
     ...resultTable(result, options),

@@ -16,7 +16,7 @@ export interface PointResult {
   rate: number;
   /** The same in paper units: MB/s (10^6 bytes) divided by the scale. */
   paperMBps: number;
-  /** Sum of the servers' link rates as run, bytes/s (undefined against real mirrors). */
+  /** The file data the servers' links can carry as run (their summed rate less framing), bytes/s; undefined against real mirrors. */
   capacity: number | undefined;
   /** rate / capacity. */
   utilisation: number | undefined;

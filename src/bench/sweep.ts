@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { Certificate, PolicyName } from '../certificate/types.js';
 import { makeBenchFile, mirrorName, startEmulation, type BenchFile } from '../emulator/emulation.js';
 import type { FaultSpec } from '../emulator/faults.js';
+import { dataRate } from '../emulator/framing.js';
 import type { FleetResult } from './fleet.js';
 import { fleetWorkDir } from './work-dir.js';
 import { runFleetProcess } from './fleet-process.js';
@@ -48,7 +49,8 @@ export async function emulatedTarget(settings: BenchSettings): Promise<Target> {
       return {
         cert: emulation.cert,
         remotePath: file.remotePath,
-        capacity: linkRates.reduce((a, b) => a + b, 0),
+        // What the links can carry of file data (their rate less framing): 100 % is saturated.
+        capacity: dataRate(linkRates.reduce((a, b) => a + b, 0)),
         armFaults: (onFault) => emulation.armFaults(settings.faults, onFault),
         serverStats: () => ({
           sent: emulation.servers.map((h) => h.stats.bytesSent),

@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+// The global performance clock (not perf_hooks'), so a test can run the link on a fake clock.
 
 /** How much lag (in seconds of link time) queued transfers may make up for. */
 const CATCH_UP_S = 0.25;

@@ -3,6 +3,7 @@
 import type net from 'node:net';
 import type { TokenBucket } from './bucket.js';
 import { closeWhenRead } from './datachannel.js';
+import { onTheWire } from './framing.js';
 import { formatListing, resolveSafe } from './fsview.js';
 
 /** The listing of what a LIST/NLST argument names, or undefined when there is nothing to list. */
@@ -13,9 +14,9 @@ export async function readListing(rootReal: string, cwd: string, arg: string, na
   return Buffer.from(await formatListing(rootReal, target, namesOnly), 'utf8');
 }
 
-/** Pays the shared bucket for the whole listing, then sends it; false when signal aborted first. */
+/** Pays the shared bucket for the whole listing and its framing, then sends it; false when signal aborted first. */
 export async function sendListing(bucket: TokenBucket, data: net.Socket, text: Buffer, signal: AbortSignal): Promise<boolean> {
-  if (!(await bucket.take(text.length, signal))) return false;
+  if (!(await bucket.take(onTheWire(text.length), signal))) return false;
   await closeWhenRead(data, signal, text);
   return true;
 }

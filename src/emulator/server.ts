@@ -14,7 +14,7 @@ export interface FtpServerOptions {
   root: string; // directory served read-only; paths can never escape it (.., symlinks out)
   host?: string; // default '127.0.0.1'
   port?: number; // default 0 (ephemeral); handle.port tells the real one
-  linkRate?: number; // bytes/s shared by ALL data connections of this server (token bucket); undefined = unlimited
+  linkRate?: number; // bytes/s on the wire, framing included (framing.ts), shared by ALL data connections of this server (token bucket); undefined = unlimited
   controlDelayMs?: number; // added before every control reply (stands for network distance); default 0
   idleTimeoutMs?: number; // a session idle this long gets "421 Timeout." and is closed, as real servers do; default never
   maxSessions?: number; // default 16; a session beyond it is greeted 421 and closed

@@ -1,5 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import type net from 'node:net';
+import { onTheWire } from './framing.js';
 import type { ServerContext } from './session.js';
 import { raceAbort, waitEvent } from './util.js';
 
@@ -22,10 +23,11 @@ export interface EndFault {
 }
 
 /**
- * Streams fh (from offset) into the data socket, honouring the shared token bucket, socket
- * backpressure and injected faults. `ending` is the error or short fault fixed at transfer start;
- * stall and drop are read live so setFault() reaches transfers in progress. A stalled transfer
- * resumes if the fault is lifted (like SIGCONT after SIGSTOP).
+ * Streams fh (from offset) into the data socket, honouring the shared token bucket (the link, paid
+ * for the data and its framing), socket backpressure and injected faults. `ending` is the error or
+ * short fault fixed at transfer start; stall and drop are read live so setFault() reaches
+ * transfers in progress. A stalled transfer resumes if the fault is lifted (like SIGCONT after
+ * SIGSTOP).
  */
 export async function sendFile(
   ctx: ServerContext,
@@ -74,7 +76,7 @@ export async function sendFile(
         if (ctx.bucket.limited) n = Math.min(n, SLICE);
         const l = limit();
         if (l !== undefined) n = Math.min(n, l.at - sent);
-        if (ctx.bucket.limited && !(await ctx.bucket.take(n, signal))) return 'aborted';
+        if (ctx.bucket.limited && !(await ctx.bucket.take(onTheWire(n), signal))) return 'aborted';
         if (signal.aborted || data.destroyed) return 'aborted';
         const piece = chunk.subarray(off, off + n);
         off += n;

@@ -8,7 +8,7 @@ import { LocalError, RequestError } from '../director/errors.js';
 import { classifyRetrieval } from './classify.js';
 import { DataPhase } from './data-phase.js';
 import { readDirectly } from './direct-read.js';
-import { resync } from './resync.js';
+import { resync, watchTransferReply } from './resync.js';
 import { ByteSink, type Throttle } from './sink.js';
 import { StallWatchdog, type StallLimits } from './watchdog.js';
 
@@ -112,6 +112,7 @@ export async function retrieve(client: Client, remote: string, options: Retrieve
     : undefined;
   reviewer?.unref();
   const ordinaryReads = readDirectly(client, sink);
+  const reply = watchTransferReply(client);
   try {
     if (signal.aborted) stop({ kind: 'aborted' });
     await client.downloadTo(sink, remote, offset);
@@ -121,8 +122,9 @@ export async function retrieve(client: Client, remote: string, options: Retrieve
     if (why?.kind !== 'end') throw classifyRetrieval(why, error, { mirror: options.mirror, position: offset + phase.received, size });
     // The server's last reply to RETR (426, or 226 if it had sent everything) may still be on its
     // way: skip it before the connection serves another command.
-    if (!(await resync(client, RESYNC_MS))) client.close();
+    if (!(await resync(client, RESYNC_MS, reply.answered()))) client.close();
   } finally {
+    reply.stop();
     ordinaryReads();
     watchdog.stop();
     clearInterval(reviewer);

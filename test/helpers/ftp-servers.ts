@@ -429,13 +429,18 @@ export function serverImpl(kind: ServerKind): ServerImpl {
 
 /** describe(name, fn) when `impl` can run here; else skipped with the reason, or one failing test in CI. */
 export function describeWithServer(impl: ServerImpl, name: string, fn: () => void): void {
-  const problem = impl.problem();
+  describeWithServers([impl], name, fn);
+}
+
+/** describe(name, fn) when every one of `impls` can run here; else as describeWithServer, for the first that cannot. */
+export function describeWithServers(impls: ServerImpl[], name: string, fn: () => void): void {
+  const missing = impls.map((impl) => ({ impl, problem: impl.problem() })).find((m) => m.problem !== undefined);
   describeIfUsable(
     name,
-    problem === undefined
+    missing === undefined
       ? undefined
-      : { warn: `${impl.kind}: ${problem}: skipping ${name} (${INSTALL_HINT})`, fail: `${impl.kind}: ${problem} (${INSTALL_HINT})` },
+      : { warn: `${missing.impl.kind}: ${missing.problem}: skipping ${name} (${INSTALL_HINT})`, fail: `${missing.impl.kind}: ${missing.problem} (${INSTALL_HINT})` },
     fn,
-    impl.kind,
+    impls.map((i) => i.kind).join(', '),
   );
 }

@@ -3,6 +3,7 @@
 
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import type { Certificate, MirrorSpec } from '../../src/certificate/types.js';
 import { downloadBatch } from '../../src/client/batch.js';
 import { ServiceClient } from '../../src/client/service-client.js';
@@ -69,4 +70,25 @@ export async function fetchAll(cert: Certificate, files: Record<string, Buffer>,
   } finally {
     await client.close();
   }
+}
+
+/**
+ * One file at a time: `fastest` ended one of the files up to index `foundBy`, and after the first
+ * such file each slower mirror ended at most one (a re-test); `why` explains a failure.
+ */
+export function expectFastestFound(run: RunOutcome, fastest: string, foundBy: number, why: string): void {
+  const found = run.servedBy.indexOf(fastest);
+  expect(found, why).toBeGreaterThanOrEqual(0);
+  expect(found, why).toBeLessThanOrEqual(foundBy);
+  const after = run.servedBy.slice(found + 1);
+  for (const slower of new Set(run.servedBy.filter((m) => m !== fastest))) expect(after.filter((m) => m === slower).length, `${slower}\n${why}`).toBeLessThanOrEqual(1);
+}
+
+/** Several at a time: every mirror served, bytes in the order of `slowestFirst`, adding up to `total`. */
+export function expectBytesInRateOrder(run: RunOutcome, slowestFirst: string[], total: number): void {
+  const b = (m: string) => run.bytesByMirror[m] ?? 0;
+  const summary = JSON.stringify(run.bytesByMirror);
+  expect(b(slowestFirst[0]!), summary).toBeGreaterThan(0);
+  for (let i = 1; i < slowestFirst.length; i++) expect(b(slowestFirst[i]!), summary).toBeGreaterThan(b(slowestFirst[i - 1]!));
+  expect(slowestFirst.reduce((n, m) => n + b(m), 0), summary).toBe(total);
 }

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeBenchFile, startEmulation } from '../../src/emulator/emulation.js';
+import { dataRate } from '../../src/emulator/framing.js';
 import { runFleet } from '../../src/bench/fleet.js';
 import type { BenchResult } from '../../src/bench/results.js';
 import { defaultSettings, type BenchSettings } from '../../src/bench/settings.js';
@@ -72,7 +73,7 @@ describe('bench sweep', () => {
       expect(p.sentByServer!.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(expected);
       expect(p.seconds).toBeGreaterThan(0);
       expect(p.rate).toBeCloseTo(p.bytes / p.seconds);
-      expect(p.capacity).toBe(p.servers * 25_000_000);
+      expect(p.capacity).toBe(dataRate(p.servers * 25_000_000));
       expect(p.connections).toBeGreaterThanOrEqual(p.clients);
       expect(p.failovers).toBe(0);
       expect(p.rejected).toBe(0);

@@ -3,10 +3,10 @@
 // the fastest once it is found; six at a time, they spread so that every mirror works and the
 // bytes follow the rates.
 
-import { expect, it } from 'vitest';
+import { it } from 'vitest';
 import { cleanupAfterEach } from '../helpers/cleanup.js';
 import { mirrorSpec } from '../helpers/fixtures.js';
-import { certificate, fetchAll, MiB, numberedFiles, servedRoots } from '../helpers/rated-mirrors.js';
+import { certificate, expectBytesInRateOrder, expectFastestFound, fetchAll, MiB, numberedFiles, servedRoots } from '../helpers/rated-mirrors.js';
 import { describeWithVsftpd, startVsftpd } from '../helpers/vsftpd.js';
 
 const t = cleanupAfterEach();
@@ -31,20 +31,12 @@ describeWithVsftpd('the director on vsftpd rate limiters', () => {
     // Probes of 128 KiB come out of vsftpd's burst at loopback speed, so their figures are rough:
     // the client tests each slower mirror by a whole file at most once after it has found the
     // fastest (a re-test of the second mirror every ten files or so is the re-test cadence).
-    const found = run.servedBy.indexOf('v3');
-    const after = run.servedBy.slice(found + 1);
-    expect(found, why).toBeLessThanOrEqual(6);
-    for (const slower of ['v1', 'v2']) expect(after.filter((m) => m === slower).length, why).toBeLessThanOrEqual(1);
+    expectFastestFound(run, 'v3', 6, why);
   });
 
   it('six at a time: every mirror serves, the fastest the most bytes and the slowest the fewest', async () => {
     const files = numberedFiles(30, MiB);
     const run = await fetchAll(await ratedMirrors(files, 3), files, t.dir(), 6);
-    const b = (m: string) => run.bytesByMirror[m] ?? 0;
-    const summary = JSON.stringify(run.bytesByMirror);
-    expect(b('v1'), summary).toBeGreaterThan(0);
-    expect(b('v3'), summary).toBeGreaterThan(b('v2'));
-    expect(b('v2'), summary).toBeGreaterThan(b('v1'));
-    expect(b('v1') + b('v2') + b('v3')).toBe(30 * MiB);
+    expectBytesInRateOrder(run, ['v1', 'v2', 'v3'], 30 * MiB);
   });
 });
