@@ -33,8 +33,11 @@ export interface DownloadOptions {
   commandTimeoutMs: number;
   /** The checksum the finished file must have (given by the user, or published by the mirrors). */
   checksum?: ExpectedDigest;
-  /** The size a listing gave for the file, and the mirror it came from: counted as that mirror's word. */
-  listed?: { mirror: string; size: number };
+  /**
+   * The sizes listings gave for the file, and the mirrors they came from: each counted as that
+   * mirror's word, and not asked again (SIZE) on the first attempt there.
+   */
+  listed?: readonly { mirror: string; size: number }[];
   /**
    * Another mirror's SIZE of this file (not one of `except`), when one answers: a size only one
    * mirror has said is checked before the file is accepted. Not asked when a checksum is known.
@@ -79,6 +82,8 @@ export class DownloadRequest implements Request<DownloadResult> {
   /** The size each mirror said (SIZE), and the mirrors whose copy ended before it: their word does not count. */
   private readonly sizes = new Map<string, number>();
   private readonly short = new Set<string>();
+  /** Sizes from listings not yet used: a mirror's first attempt takes its listing's size instead of asking SIZE. */
+  private readonly listedSizes = new Map<string, number>();
   /** Another mirror's answer on the size, asked while the transfer runs. */
   private witness: ReturnType<NonNullable<DownloadOptions['sizeWitness']>> | undefined;
   /** The mirror that sent each whole copy whose digest was not the one expected. */
@@ -89,7 +94,10 @@ export class DownloadRequest implements Request<DownloadResult> {
   constructor(readonly options: DownloadOptions) {
     this.what = options.remotePath;
     this.partial = new PartialFile(options.dest, options.checksum?.algorithm);
-    if (options.listed) this.sizes.set(options.listed.mirror, options.listed.size);
+    for (const { mirror, size } of options.listed ?? []) {
+      this.sizes.set(mirror, size);
+      this.listedSizes.set(mirror, size);
+    }
     this.transfer = new FileTransfer({
       what: this.what,
       partial: this.partial,
@@ -145,11 +153,16 @@ export class DownloadRequest implements Request<DownloadResult> {
     if (this.resumedFrom === undefined) await this.prepare();
     const fetched = await withConnection(this.options.pool, mirror, signal, (ms) => meter.connected(ms), async (lease, answered) => {
       const remote = remoteFullPath(mirror, this.what);
-      const size = await remoteSize(lease, remote, this.options.commandTimeoutMs);
-      answered();
+      // A further attempt here asks SIZE: the listing may be older than the copy now served.
+      const listed = this.listedSizes.get(mirror.name);
+      this.listedSizes.delete(mirror.name);
+      const size = listed ?? (await remoteSize(lease, remote, this.options.commandTimeoutMs));
+      if (listed === undefined) answered();
       this.sizes.set(mirror.name, size);
       this.size ??= size;
       const mtime = await remoteMtime(lease, remote, this.options.commandTimeoutMs);
+      // MDTM fails, rather than answers, on a connection the server has closed: then it is replaced quietly.
+      if (listed !== undefined) answered();
       this.mtime ??= mtime;
       const existing = this.existing;
       // Complete already: the same size and modification time (to the second) as the mirror's copy.

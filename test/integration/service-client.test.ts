@@ -126,7 +126,7 @@ describe('ServiceClient', () => {
     await client.download('a.bin', join(out, 'a.bin'));
     const asked = m2.stats.commands;
     expect(asked).toBeGreaterThan(0); // logged in, and SIZE of a.bin
-    await client.download('b.bin', join(out, 'b.bin'), { listed: { mirror: 'm2', size: b.length } });
+    await client.download('b.bin', join(out, 'b.bin'), { listed: [{ mirror: 'm2', size: b.length }] });
     await client.close();
     expect(m2.stats.commands).toBe(asked); // nothing more: m2's word on b.bin was in hand
     expect(m2.stats.transfers).toBe(0);
