@@ -150,6 +150,21 @@ export class DownloadRequest implements Request<DownloadResult> {
   }
 
   async action(mirror: MirrorSpec, signal: AbortSignal, meter: Meter): Promise<DownloadResult> {
+    try {
+      return await this.attempt(mirror, signal, meter);
+    } catch (error) {
+      // The attempt ended short of a whole file: what it left needs its record on disk now. Best
+      // effort (the disk may be full): without one the .part is set aside by the next run, not resumed.
+      try {
+        this.partial.keepRecord();
+      } catch {
+        // the error that ended the attempt is the one to report
+      }
+      throw error;
+    }
+  }
+
+  private async attempt(mirror: MirrorSpec, signal: AbortSignal, meter: Meter): Promise<DownloadResult> {
     if (this.resumedFrom === undefined) await this.prepare();
     const fetched = await withConnection(this.options.pool, mirror, signal, (ms) => meter.connected(ms), async (lease, answered) => {
       const remote = remoteFullPath(mirror, this.what);
@@ -197,7 +212,10 @@ export class DownloadRequest implements Request<DownloadResult> {
     if (partial.length > size) await partial.truncate(0);
     const record = partial.record;
     if (!record || (partial.length === 0 && !record.mtime && mtime)) {
-      await partial.saveRecord({ version: 1, service: this.options.service, remotePath: this.what, size, ...(mtime ? { mtime } : {}) });
+      const fresh = { version: 1, service: this.options.service, remotePath: this.what, size, ...(mtime ? { mtime } : {}) } as const;
+      // Nothing on disk yet: the record is written only if the .part comes to need it.
+      if (partial.length === 0) partial.holdRecord(fresh);
+      else await partial.saveRecord(fresh);
     }
     return partial.length;
   }
