@@ -88,6 +88,8 @@ export class DownloadRequest implements Request<DownloadResult> {
   private witness: ReturnType<NonNullable<DownloadOptions['sizeWitness']>> | undefined;
   /** The mirror that sent each whole copy whose digest was not the one expected. */
   private readonly wrongSums = new Map<string, string>();
+  /** prepare() has just read the .part's length and record: the first attempt need not again. */
+  private lookedAtDisk = false;
   /** The file under the final name when the download began (a re-run may find it complete). */
   private existing: { size: number; mtimeMs: number } | undefined;
 
@@ -125,6 +127,7 @@ export class DownloadRequest implements Request<DownloadResult> {
    */
   async prepare(): Promise<DownloadResult | undefined> {
     await this.partial.open();
+    this.lookedAtDisk = true;
     this.existing = this.options.force ? undefined : await this.partial.finished();
     const { checksum } = this.options;
     // Only a checksum the user gave is worth reading a whole file for; a published one was checked when it was written.
@@ -198,7 +201,10 @@ export class DownloadRequest implements Request<DownloadResult> {
   /** Where this mirror's copy continues the bytes on disk, after checking it is the same file. */
   private async resumeOffset(mirror: MirrorSpec, size: number, mtime: string | undefined): Promise<number> {
     const { partial } = this;
-    await partial.look();
+    // The first attempt comes right after prepare() looked; a later one looks again (a failed
+    // attempt may have cut the .part, or written its record).
+    if (!this.lookedAtDisk) await partial.look();
+    this.lookedAtDisk = false;
     const kept = partial.record?.size;
     if (kept !== undefined && kept !== size && this.discredited(kept)) {
       await this.setAside(`the mirrors that said ${kept} bytes sent fewer; ${mirror.name} says ${size}`);
