@@ -256,10 +256,11 @@ export class ServiceClient {
     let listed = extra.listed;
     const deadlineMs = timerMs(this.connectTimeout);
     const choice = await this.director.splitFor(remotePath, async () => {
-      if (listed) return listed.size;
+      // The best-ranked lister's word (two listings that disagree are settled by the vote later).
+      if (listed?.[0]) return listed[0].size;
       const ask = (lease: Lease) => remoteSize(lease, remoteFullPath(lease.mirror, remotePath), deadlineMs);
       const [opinion] = await this.opinion.ask(1, new Set(), this.signal, ask);
-      if (opinion) listed = { mirror: opinion.mirror, size: opinion.answer };
+      if (opinion) listed = [{ mirror: opinion.mirror, size: opinion.answer }];
       return opinion?.answer;
     });
     return { ranges: choice.ranges, among: choice.ranges > 1 ? new Set(choice.mirrors) : undefined, listed };
