@@ -48,7 +48,7 @@ export async function runGetTree(paths: string[], options: GetOptions): Promise<
       reporter.event({ type: 'error', file: root, message: `cannot list: ${error.message}`, attempts: error.attempts });
       return EXIT.failed;
     }
-    const plan = planTree(root, listing.files, options.dir ?? '.', { include: options.include, exclude: options.exclude }, listing.mirror);
+    const plan = planTree(root, listing.files, options.dir ?? '.', { include: options.include, exclude: options.exclude }, [listing, ...(listing.second ? [listing.second] : [])]);
     for (const line of plan.problems) reporter.event({ type: 'warning', message: line });
     const left = plan.filtered > 0 ? ` (${plan.filtered} left out by --include/--exclude)` : '';
     if (!options.quiet && !options.json) {

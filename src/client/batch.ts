@@ -9,8 +9,8 @@ import type { FileOptions, ServiceClient } from './service-client.js';
 export interface BatchItem {
   remotePath: string;
   dest: string;
-  /** The size a listing gave, and the mirror it came from: one mirror's word on the size already. */
-  listed?: { mirror: string; size: number };
+  /** The sizes listings gave, and the mirrors they came from: each one mirror's word on the size already. */
+  listed?: readonly { mirror: string; size: number }[];
 }
 
 /** How one file ended: fetched, or one of the errors a download is expected to end with. */

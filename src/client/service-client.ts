@@ -70,8 +70,8 @@ export interface FileOptions {
   sha256?: string;
   /** Fetch even when the file under the final name is already complete. */
   force?: boolean;
-  /** The size a listing gave, and the mirror it came from. */
-  listed?: { mirror: string; size: number };
+  /** The sizes listings gave, and the mirrors they came from. */
+  listed?: readonly { mirror: string; size: number }[];
   /**
    * Byte ranges fetched from several mirrors at once: 1 (the default) one mirror at a time;
    * 'auto' as the director judges (director/split-choice.ts: large files from mirrors measured good).
@@ -256,10 +256,11 @@ export class ServiceClient {
     let listed = extra.listed;
     const deadlineMs = timerMs(this.connectTimeout);
     const choice = await this.director.splitFor(remotePath, async () => {
-      if (listed) return listed.size;
+      // The best-ranked lister's word (two listings that disagree are settled by the vote later).
+      if (listed?.[0]) return listed[0].size;
       const ask = (lease: Lease) => remoteSize(lease, remoteFullPath(lease.mirror, remotePath), deadlineMs);
       const [opinion] = await this.opinion.ask(1, new Set(), this.signal, ask);
-      if (opinion) listed = { mirror: opinion.mirror, size: opinion.answer };
+      if (opinion) listed = [{ mirror: opinion.mirror, size: opinion.answer }];
       return opinion?.answer;
     });
     return { ranges: choice.ranges, among: choice.ranges > 1 ? new Set(choice.mirrors) : undefined, listed };
@@ -269,22 +270,32 @@ export class ServiceClient {
    * List a remote directory tree through the director (`get -r`): from the best mirror, failing
    * over like a file. Entries left out are told as warnings, once, from the mirror that answered.
    */
-  async list(root: string, limits: { maxEntries?: number; maxDepth?: number } = {}): Promise<TreeListing> {
+  async list(root: string, limits: { maxEntries?: number; maxDepth?: number } = {}): Promise<TreeListing & { second?: TreeListing }> {
     const problem = remoteDirProblem(root);
     if (problem) throw new RangeError(`refused remote directory ${quoted(root)}: ${problem}`);
-    const listing = await this.director.apply(
-      new ListRequest({
-        root,
-        pool: this.pool,
-        // A listing is data, not a one-line reply: it gets the stall ceiling on top of a command's time.
-        listTimeoutMs: timerMs(this.connectTimeout) + this.stall.ceilingMs,
-        commandTimeoutMs: timerMs(this.connectTimeout),
-        nameProblem: entryNameProblem,
-        ...limits,
-      }),
-    );
+    const request = new ListRequest({
+      root,
+      pool: this.pool,
+      // A listing is data, not a one-line reply: it gets the stall ceiling on top of a command's time.
+      listTimeoutMs: timerMs(this.connectTimeout) + this.stall.ceilingMs,
+      commandTimeoutMs: timerMs(this.connectTimeout),
+      nameProblem: entryNameProblem,
+      ...limits,
+    });
+    const listing = await this.director.apply(request);
     for (const line of listing.skipped) this.events({ type: 'warning', message: line });
-    return listing;
+    return { ...listing, second: await this.secondListing(request, listing.mirror) };
+  }
+
+  /**
+   * The same tree listed by one other mirror, where the size witness is on: with two mirrors' word
+   * on every file's size, no file needs a SIZE, nor another mirror's, before it is accepted (a few
+   * LISTs a directory instead of one or two SIZEs a file). A side question: no answer, no votes.
+   */
+  private async secondListing(request: ListRequest, first: string): Promise<TreeListing | undefined> {
+    if (this.options.sizeWitness === false || this.director.mirrors.length < 2) return undefined;
+    const [opinion] = await this.opinion.ask(1, new Set([first]), this.signal, (lease) => request.listOn(lease));
+    return opinion?.answer;
   }
 
   /** Wait for probes, close connections and save what was measured (a failed save is a warning). */

@@ -46,9 +46,19 @@ export interface TreePlan {
   problems: string[];
 }
 
-/** The batch items for the files of a tree listed under `root`, into `dir`. */
-export function planTree(root: string, files: readonly TreeFile[], dir: string, filter: TreeFilter = {}, listedBy?: string): TreePlan {
+/** What one mirror's listing said of the tree: each file's size is that mirror's word on it. */
+export interface ListedBy {
+  mirror: string;
+  files: readonly TreeFile[];
+}
+
+/**
+ * The batch items for the files of a tree listed under `root`, into `dir`; `listings`: the mirrors'
+ * listings whose sizes each item carries (a file another listing lacks gets no word from it).
+ */
+export function planTree(root: string, files: readonly TreeFile[], dir: string, filter: TreeFilter = {}, listings: readonly ListedBy[] = []): TreePlan {
   const wanted = treeFilter(filter);
+  const sizes = listings.map(({ mirror, files: listed }) => ({ mirror, of: new Map(listed.map((f) => [f.path, f.size])) }));
   const plan: TreePlan = { items: [], filtered: 0, problems: [] };
   for (const file of files) {
     if (!wanted(file.path)) {
@@ -56,8 +66,8 @@ export function planTree(root: string, files: readonly TreeFile[], dir: string, 
       continue;
     }
     try {
-      const listed = listedBy === undefined ? undefined : { mirror: listedBy, size: file.size };
-      plan.items.push({ remotePath: posix.join(root, file.path), dest: treeDestination(dir, file.path), listed });
+      const listed = sizes.flatMap(({ mirror, of }) => (of.has(file.path) ? [{ mirror, size: of.get(file.path)! }] : []));
+      plan.items.push({ remotePath: posix.join(root, file.path), dest: treeDestination(dir, file.path), ...(listed.length > 0 ? { listed } : {}) });
     } catch (error) {
       plan.problems.push(`skipped ${quoted(file.path)}: ${(error as Error).message}`);
     }

@@ -33,8 +33,11 @@ export interface DownloadOptions {
   commandTimeoutMs: number;
   /** The checksum the finished file must have (given by the user, or published by the mirrors). */
   checksum?: ExpectedDigest;
-  /** The size a listing gave for the file, and the mirror it came from: counted as that mirror's word. */
-  listed?: { mirror: string; size: number };
+  /**
+   * The sizes listings gave for the file, and the mirrors they came from: each counted as that
+   * mirror's word, and not asked again (SIZE) on the first attempt there.
+   */
+  listed?: readonly { mirror: string; size: number }[];
   /**
    * Another mirror's SIZE of this file (not one of `except`), when one answers: a size only one
    * mirror has said is checked before the file is accepted. Not asked when a checksum is known.
@@ -79,17 +82,24 @@ export class DownloadRequest implements Request<DownloadResult> {
   /** The size each mirror said (SIZE), and the mirrors whose copy ended before it: their word does not count. */
   private readonly sizes = new Map<string, number>();
   private readonly short = new Set<string>();
+  /** Sizes from listings not yet used: a mirror's first attempt takes its listing's size instead of asking SIZE. */
+  private readonly listedSizes = new Map<string, number>();
   /** Another mirror's answer on the size, asked while the transfer runs. */
   private witness: ReturnType<NonNullable<DownloadOptions['sizeWitness']>> | undefined;
   /** The mirror that sent each whole copy whose digest was not the one expected. */
   private readonly wrongSums = new Map<string, string>();
+  /** prepare() has just read the .part's length and record: the first attempt need not again. */
+  private lookedAtDisk = false;
   /** The file under the final name when the download began (a re-run may find it complete). */
   private existing: { size: number; mtimeMs: number } | undefined;
 
   constructor(readonly options: DownloadOptions) {
     this.what = options.remotePath;
     this.partial = new PartialFile(options.dest, options.checksum?.algorithm);
-    if (options.listed) this.sizes.set(options.listed.mirror, options.listed.size);
+    for (const { mirror, size } of options.listed ?? []) {
+      this.sizes.set(mirror, size);
+      this.listedSizes.set(mirror, size);
+    }
     this.transfer = new FileTransfer({
       what: this.what,
       partial: this.partial,
@@ -117,6 +127,7 @@ export class DownloadRequest implements Request<DownloadResult> {
    */
   async prepare(): Promise<DownloadResult | undefined> {
     await this.partial.open();
+    this.lookedAtDisk = true;
     this.existing = this.options.force ? undefined : await this.partial.finished();
     const { checksum } = this.options;
     // Only a checksum the user gave is worth reading a whole file for; a published one was checked when it was written.
@@ -142,14 +153,34 @@ export class DownloadRequest implements Request<DownloadResult> {
   }
 
   async action(mirror: MirrorSpec, signal: AbortSignal, meter: Meter): Promise<DownloadResult> {
+    try {
+      return await this.attempt(mirror, signal, meter);
+    } catch (error) {
+      // The attempt ended short of a whole file: what it left needs its record on disk now. Best
+      // effort (the disk may be full): without one the .part is set aside by the next run, not resumed.
+      try {
+        this.partial.keepRecord();
+      } catch {
+        // the error that ended the attempt is the one to report
+      }
+      throw error;
+    }
+  }
+
+  private async attempt(mirror: MirrorSpec, signal: AbortSignal, meter: Meter): Promise<DownloadResult> {
     if (this.resumedFrom === undefined) await this.prepare();
     const fetched = await withConnection(this.options.pool, mirror, signal, (ms) => meter.connected(ms), async (lease, answered) => {
       const remote = remoteFullPath(mirror, this.what);
-      const size = await remoteSize(lease, remote, this.options.commandTimeoutMs);
-      answered();
+      // A further attempt here asks SIZE: the listing may be older than the copy now served.
+      const listed = this.listedSizes.get(mirror.name);
+      this.listedSizes.delete(mirror.name);
+      const size = listed ?? (await remoteSize(lease, remote, this.options.commandTimeoutMs));
+      if (listed === undefined) answered();
       this.sizes.set(mirror.name, size);
       this.size ??= size;
       const mtime = await remoteMtime(lease, remote, this.options.commandTimeoutMs);
+      // MDTM fails, rather than answers, on a connection the server has closed: then it is replaced quietly.
+      if (listed !== undefined) answered();
       this.mtime ??= mtime;
       const existing = this.existing;
       // Complete already: the same size and modification time (to the second) as the mirror's copy.
@@ -170,7 +201,10 @@ export class DownloadRequest implements Request<DownloadResult> {
   /** Where this mirror's copy continues the bytes on disk, after checking it is the same file. */
   private async resumeOffset(mirror: MirrorSpec, size: number, mtime: string | undefined): Promise<number> {
     const { partial } = this;
-    await partial.look();
+    // The first attempt comes right after prepare() looked; a later one looks again (a failed
+    // attempt may have cut the .part, or written its record).
+    if (!this.lookedAtDisk) await partial.look();
+    this.lookedAtDisk = false;
     const kept = partial.record?.size;
     if (kept !== undefined && kept !== size && this.discredited(kept)) {
       await this.setAside(`the mirrors that said ${kept} bytes sent fewer; ${mirror.name} says ${size}`);
@@ -184,7 +218,10 @@ export class DownloadRequest implements Request<DownloadResult> {
     if (partial.length > size) await partial.truncate(0);
     const record = partial.record;
     if (!record || (partial.length === 0 && !record.mtime && mtime)) {
-      await partial.saveRecord({ version: 1, service: this.options.service, remotePath: this.what, size, ...(mtime ? { mtime } : {}) });
+      const fresh = { version: 1, service: this.options.service, remotePath: this.what, size, ...(mtime ? { mtime } : {}) } as const;
+      // Nothing on disk yet: the record is written only if the .part comes to need it.
+      if (partial.length === 0) partial.holdRecord(fresh);
+      else await partial.saveRecord(fresh);
     }
     return partial.length;
   }

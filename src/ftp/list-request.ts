@@ -75,14 +75,27 @@ export class ListRequest implements Request<TreeListing> {
 
   async action(mirror: MirrorSpec, signal: AbortSignal, meter: Meter): Promise<TreeListing> {
     return withConnection(this.options.pool, mirror, signal, (ms) => meter.connected(ms), async (lease, answered) => {
-      try {
-        await chooseListCommand(lease, this.options.commandTimeoutMs);
-      } catch (error) {
-        throw classifyTransferError(error);
-      }
+      await this.chooseCommand(lease);
       answered();
       return this.walk(lease, mirror);
     });
+  }
+
+  /**
+   * The same tree listed on a connection already leased (a second mirror's listing: its sizes are
+   * that mirror's word on each file, so no file of the tree needs a SIZE; client/service-client.ts).
+   */
+  async listOn(lease: Lease): Promise<TreeListing> {
+    await this.chooseCommand(lease);
+    return this.walk(lease, lease.mirror);
+  }
+
+  private async chooseCommand(lease: Lease): Promise<void> {
+    try {
+      await chooseListCommand(lease, this.options.commandTimeoutMs);
+    } catch (error) {
+      throw classifyTransferError(error);
+    }
   }
 
   /** Breadth first, so that a tree too deep is cut at the same level on every mirror. */

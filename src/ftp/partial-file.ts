@@ -11,7 +11,7 @@ import { closeSync, constants, createReadStream, existsSync, fsync, futimesSync,
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { LocalError } from '../director/errors.js';
-import { replaceFileSync } from '../util/atomic-write.js';
+import { removeStaleTemps, replaceFileSync } from '../util/atomic-write.js';
 import { errnoCode, localErrorText } from '../util/local-error-text.js';
 import { makeDirs } from '../util/make-dirs.js';
 import { BackgroundSync } from './background-sync.js';
@@ -33,6 +33,12 @@ export interface PartialRecord {
    */
   ranges?: ByteRange[];
 }
+
+/**
+ * A held record (PartialFile.holdRecord) is written once the .part reaches this many bytes: a
+ * crash loses at most this much of a file in flight, and files smaller than it never need a record.
+ */
+export const HELD_RECORD_BYTES = 1024 * 1024;
 
 /** Turn an OS error on a local file into a LocalError that stops the run. */
 export function localFault(error: unknown, what: string): LocalError {
@@ -74,6 +80,10 @@ export class PartialFile {
    * error is not reported to the one the final fsync opens).
    */
   private readonly syncs: BackgroundSync[] = [];
+  /** The record is held in memory only, not yet written (see holdRecord). */
+  private held = false;
+  /** A record file may be on disk (read or written by this object): finalize removes it. */
+  private recordOnDisk = false;
 
   /** `algorithm`: the digest a checksum will be checked in (none: hashing would be wasted work). */
   constructor(
@@ -103,13 +113,17 @@ export class PartialFile {
     } catch (error) {
       throw localFault(error, this.partPath);
     }
+    // A record held in memory over an empty .part still holds: it is the size this run established.
+    if (this.held && this.length === 0) return;
     this.record = this.readRecord();
     // A .part fetched in ranges has holes: only its first done range may be taken as a prefix.
     if (this.record?.ranges) this.length = Math.min(this.length, donePrefix(this.record.ranges));
   }
 
   private readRecord(): PartialRecord | undefined {
-    if (!existsSync(this.recordPath)) return undefined;
+    this.held = false;
+    this.recordOnDisk = existsSync(this.recordPath);
+    if (!this.recordOnDisk) return undefined;
     try {
       const data = JSON.parse(readFileSync(this.recordPath, 'utf8')) as PartialRecord;
       if (!data || data.version !== 1 || typeof data.size !== 'number') return undefined;
@@ -128,12 +142,35 @@ export class PartialFile {
    * on a virtual disk) and bought nothing the final fsync does not (docs/architecture.md).
    */
   async saveRecord(record: PartialRecord): Promise<void> {
+    this.record = record;
+    this.writeRecord();
+  }
+
+  private writeRecord(): void {
     try {
-      replaceFileSync(this.recordPath, JSON.stringify(record) + '\n');
+      replaceFileSync(this.recordPath, JSON.stringify(this.record) + '\n');
     } catch (error) {
       throw localFault(error, this.recordPath);
     }
+    this.held = false;
+    this.recordOnDisk = true;
+  }
+
+  /**
+   * The record of an empty .part, kept in memory until it buys something: it is written once the
+   * .part holds HELD_RECORD_BYTES, or when the attempt ends short of the whole file (keepRecord). A
+   * file that arrives whole in one transfer, as most small files do, never has one on disk. What a
+   * crash (SIGKILL, power loss) leaves of such a file is at most HELD_RECORD_BYTES of .part without
+   * a record: set aside by the next run, never resumed (a little lost, no wrong byte kept).
+   */
+  holdRecord(record: PartialRecord): void {
     this.record = record;
+    this.held = true;
+  }
+
+  /** Write a held record now, when the .part has bytes it vouches for (an attempt ended early). */
+  keepRecord(): void {
+    if (this.held && this.length > 0) this.writeRecord();
   }
 
   /**
@@ -159,6 +196,7 @@ export class PartialFile {
     }
     this.length = 0;
     this.record = undefined;
+    this.held = this.recordOnDisk = false;
     this.hash?.reset();
     return aside;
   }
@@ -209,6 +247,7 @@ export class PartialFile {
         }
         this.length = Math.max(this.length, position + chunk.length);
         this.hash?.update(chunk, position);
+        if (this.held && this.length >= HELD_RECORD_BYTES) this.writeRecord();
       },
       read: (position, length) => {
         const out = Buffer.alloc(length);
@@ -236,6 +275,7 @@ export class PartialFile {
     if (length === 0) {
       await fsp.rm(this.recordPath, { force: true });
       this.record = undefined;
+      this.held = this.recordOnDisk = false;
     }
   }
 
@@ -279,9 +319,10 @@ export class PartialFile {
         closeSync(fd);
       }
       renameSync(this.partPath, this.dest);
-      // The record is there in the usual case: unlink, rather than rm's lstat first.
+      // A record held in memory was never written: nothing to remove. Otherwise unlink, not rm's lstat first.
       try {
-        unlinkSync(this.recordPath);
+        if (this.recordOnDisk) unlinkSync(this.recordPath);
+        else removeStaleTemps(this.recordPath); // a killed run's half-written record of this file
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       }
@@ -290,5 +331,6 @@ export class PartialFile {
     }
     this.length = 0;
     this.record = undefined;
+    this.held = this.recordOnDisk = false;
   }
 }

@@ -7,6 +7,7 @@ import { resolveLogin } from '../certificate/credentials.js';
 import type { MirrorSpec } from '../certificate/types.js';
 import { Interrupted, RequestError } from '../director/errors.js';
 import { classifyConnectError } from './classify.js';
+import { withoutTaskStacks } from './task-stacks.js';
 
 export interface Lease {
   readonly mirror: MirrorSpec;
@@ -97,6 +98,7 @@ export class FtpPool {
   private async connect(mirror: MirrorSpec, signal: AbortSignal): Promise<Lease> {
     // basic-ftp has one timeout for everything; ours for connecting is enforced by a timer.
     const client = new Client(this.options.idleTimeoutMs);
+    withoutTaskStacks(client);
     const dialogue = this.options.onDialogue;
     if (dialogue) {
       // basic-ftp logs to the console; ours goes to the events instead.

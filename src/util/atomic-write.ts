@@ -52,8 +52,11 @@ function tempsIn(dir: string): Set<string> {
   return names;
 }
 
-/** Remove PATH.PID.tmp files of processes that are gone (another run's, still writing, stay). */
-function removeStaleTemps(path: string): void {
+/**
+ * Remove PATH.PID.tmp files of processes that are gone (another run's, still writing, stay). Also
+ * for a file that is no longer written (a record a download did not need): its leftovers go too.
+ */
+export function removeStaleTemps(path: string): void {
   const dir = dirname(path);
   const prefix = `${basename(path)}.`;
   const names = tempsIn(dir);

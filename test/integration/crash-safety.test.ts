@@ -10,6 +10,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startFtpServer } from '../../src/emulator/server.js';
+import { HELD_RECORD_BYTES } from '../../src/ftp/partial-file.js';
 import { cleanupAfterEach } from '../helpers/cleanup.js';
 import { CLI, content, runCli, sha256, sha256File, type CliEvent } from '../helpers/fixtures.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -40,8 +41,9 @@ describe('crash safety', () => {
   ])('killed with SIGKILL %s: nothing under the final name, and the next run resumes to the right bytes', async (_, at) => {
     const { dir, dest, get, size } = await setup();
     const first = get();
-    // The record is written before the .part is opened, so a .part of any length has one.
+    // The record is written once the .part holds HELD_RECORD_BYTES: from then on, at any length.
     await waitUntil(() => existsSync(`${dest}.part.json`) && size(`${dest}.part`) >= at, `.part at ${at} bytes`, 15_000, 2);
+    expect(size(`${dest}.part`)).toBeGreaterThanOrEqual(HELD_RECORD_BYTES);
     first.child.kill('SIGKILL');
     expect(await first.exit).toBe(128);
     expect(existsSync(dest)).toBe(false);
@@ -63,7 +65,7 @@ describe('crash safety', () => {
   it('a .part whose record was lost (a power cut before it reached the disk) is set aside, not resumed', async () => {
     const { dir, dest, get, size } = await setup();
     const first = get();
-    await waitUntil(() => size(`${dest}.part`) >= SIZE / 3, '.part at a third', 15_000, 2);
+    await waitUntil(() => existsSync(`${dest}.part.json`) && size(`${dest}.part`) >= SIZE / 3, '.part at a third', 15_000, 2);
     first.child.kill('SIGKILL');
     await first.exit;
     const kept = size(`${dest}.part`);
@@ -77,6 +79,27 @@ describe('crash safety', () => {
     const aside = readdirSync(dir).filter((n) => n.startsWith('f.bin.part.aside'));
     expect(aside).toEqual(['f.bin.part.aside']);
     expect(statSync(join(dir, aside[0]!)).size).toBe(kept);
+  }, 60_000);
+
+  it('a file killed before its .part reached HELD_RECORD_BYTES has no record: the next run sets it aside and fetches it whole', async () => {
+    const { dir, dest, get, size } = await setup(200_000);
+    const first = get();
+    await waitUntil(() => size(`${dest}.part`) >= 200_000, '.part at 200 kB', 15_000, 2);
+    first.child.kill('SIGKILL');
+    await first.exit;
+    const kept = size(`${dest}.part`);
+    expect(kept).toBeLessThan(HELD_RECORD_BYTES);
+    expect(existsSync(`${dest}.part.json`)).toBe(false);
+
+    const again = get();
+    // At 200 kB/s the whole file would take 15 s: let the set-aside show, then stop the run.
+    await again.waitFor((e) => e.type === 'start');
+    again.child.kill('SIGKILL');
+    await again.exit;
+    expect(ofType(again.events, 'start')[0]).toMatchObject({ offset: 0 });
+    expect(String(ofType(again.events, 'warning')[0]?.message)).toMatch(/has no record of coming from f\.bin .*set aside as .*\.part\.aside, starting over/);
+    expect(statSync(join(dir, 'f.bin.part.aside')).size).toBe(kept);
+    expect(existsSync(dest)).toBe(false);
   }, 60_000);
 
   it("a download's peak memory does not grow with the file's size", async () => {

@@ -1,7 +1,8 @@
 // The ServiceClient in-process: connection reuse across files, and a server that times idle
 // sessions out between files (as real servers do) costs a reconnect, never a failover.
 
-import { chmodSync, utimesSync, writeFileSync } from 'node:fs';
+import fs, { chmodSync, utimesSync, writeFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startFtpServer, type FtpServerHandle } from '../../src/emulator/server.js';
@@ -126,11 +127,35 @@ describe('ServiceClient', () => {
     await client.download('a.bin', join(out, 'a.bin'));
     const asked = m2.stats.commands;
     expect(asked).toBeGreaterThan(0); // logged in, and SIZE of a.bin
-    await client.download('b.bin', join(out, 'b.bin'), { listed: { mirror: 'm2', size: b.length } });
+    await client.download('b.bin', join(out, 'b.bin'), { listed: [{ mirror: 'm2', size: b.length }] });
     await client.close();
     expect(m2.stats.commands).toBe(asked); // nothing more: m2's word on b.bin was in hand
     expect(m2.stats.transfers).toBe(0);
     expect(sha256File(join(out, 'b.bin'))).toBe(sha256(b));
+  });
+
+  it('a fresh file that arrives whole costs three stats and one look for a record, and leaves none written', async () => {
+    const roots = t.roots(1, { 'pub/a.bin': a });
+    const server = t.track(await startFtpServer({ root: roots[0]! }));
+    const out = t.dir();
+    const client = await ServiceClient.open(certFor([server]), { events: () => {} });
+    // node:fs's named exports follow its default object once synced: partial-file.ts's calls are counted.
+    const stat = vi.spyOn(fs, 'statSync');
+    const exists = vi.spyOn(fs, 'existsSync');
+    const write = vi.spyOn(fs, 'writeFileSync');
+    syncBuiltinESMExports();
+    try {
+      await client.download('a.bin', join(out, 'a.bin'));
+    } finally {
+      vi.restoreAllMocks();
+      syncBuiltinESMExports();
+    }
+    await client.close();
+    expect(sha256File(join(out, 'a.bin'))).toBe(sha256(a));
+    // The directory, the .part, the final name; the record's presence once (prepare's look serves the first attempt).
+    expect(stat.mock.calls.map(([path]) => String(path))).toEqual([out, join(out, 'a.bin.part'), join(out, 'a.bin')]);
+    expect(exists.mock.calls.map(([path]) => String(path))).toEqual([join(out, 'a.bin.part.json')]);
+    expect(write).not.toHaveBeenCalled();
   });
 
   it('an idle session the server timed out is replaced quietly, not failed over', async () => {

@@ -1,7 +1,7 @@
 // `smartftp get -r DIR`: a remote tree listed through the director and fetched with the batch
 // queue, keeping its shape under -d DIR (lftp mirror's way: the directory's contents go into DIR).
 
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startFtpServer } from '../../src/emulator/server.js';
@@ -45,7 +45,7 @@ async function mirrors(opts: { linkRate?: number } = {}) {
   const handles = await Promise.all(roots.map(async (root, i) => t.track(await startFtpServer({ root, linkRate: i === 0 ? opts.linkRate : undefined }))));
   const work = t.dir();
   const cert = writeCert(work, handles.map((h, i) => ({ url: `${h.url}pub`, name: `m${i + 1}` })));
-  return { handles, work, cert, out: join(work, 'out') };
+  return { handles, roots, work, cert, out: join(work, 'out') };
 }
 
 function expectTree(out: string, names: string[]): void {
@@ -61,6 +61,36 @@ describe('get -r', () => {
     expectTree(out, Object.keys(TREE));
     expect(run.events.filter((e) => e.type === 'done')).toHaveLength(Object.keys(TREE).length);
     expect(handles[0]!.stats.bytesSent).toBeGreaterThan(0);
+  });
+
+  it('both mirrors list the tree, so no file needs a SIZE: each costs MDTM, a passive mode and RETR', async () => {
+    const { cert, out } = await mirrors();
+    const run = runCli(['get', '-r', 'tree', '-j', '4', '--cert', cert, '-d', out, '--json', '--no-state', '-v']);
+    expect(await run.exit, run.stderr()).toBe(0);
+    expectTree(out, Object.keys(TREE));
+    const sent = (mirror: string, command: string) =>
+      run.events.filter((e) => e.type === 'dialogue' && e.mirror === mirror && e.line.startsWith(`> ${command} `)).length;
+    // The root and its three directories, listed by each mirror (LIST -a: the emulator has no MLSD).
+    for (const m of ['m1', 'm2']) expect(sent(m, 'LIST -a')).toBe(4);
+    expect(sent('m1', 'SIZE') + sent('m2', 'SIZE')).toBe(0);
+    const files = Object.keys(TREE).length;
+    expect(sent('m1', 'MDTM') + sent('m2', 'MDTM')).toBe(files);
+    // The empty file needs no RETR.
+    expect(sent('m1', 'RETR') + sent('m2', 'RETR')).toBe(Object.values(TREE).filter((b) => b.length > 0).length);
+  });
+
+  it("a copy cut short, listed and served with its own size, is outvoted by the other mirror's listing", async () => {
+    const { roots, cert, out } = await mirrors();
+    writeFileSync(join(roots[0]!, 'pub/tree/a/a1.bin'), TREE['a/a1.bin']!.subarray(0, 30 * KiB));
+    // m1 first for every file: the cut copy is tried, and refused before it is accepted.
+    const run = runCli(['get', '-r', 'tree', '--cert', cert, '-d', out, '--json', '--no-state', '--policy', 'ordered']);
+    expect(await run.exit, run.stderr()).toBe(0);
+    // The cut copy, set aside (as any .part its mirror was outvoted on).
+    expect(filesUnder(out)).toEqual([...Object.keys(TREE), 'a/a1.bin.part.aside'].sort());
+    for (const name of Object.keys(TREE)) expect(sha256File(join(out, name)), name).toBe(sha256(TREE[name]!));
+    expect(sha256File(join(out, 'a/a1.bin.part.aside'))).toBe(sha256(TREE['a/a1.bin']!.subarray(0, 30 * KiB)));
+    const failovers = run.events.filter((e) => e.type === 'failover').map((e) => `${e.file} ${e.mirror} ${e.kind}`);
+    expect(failovers).toEqual(['tree/a/a1.bin m1 mismatch']);
   });
 
   it('--include and --exclude filter on the path relative to the directory', async () => {

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalError } from '../../src/director/errors.js';
-import { PartialFile } from '../../src/ftp/partial-file.js';
+import { HELD_RECORD_BYTES, PartialFile } from '../../src/ftp/partial-file.js';
 import { cleanupAfterEach } from '../helpers/cleanup.js';
 import { content, sha256 } from '../helpers/fixtures.js';
 
@@ -36,6 +36,41 @@ describe('PartialFile', () => {
     expect(sha256(readFileSync(p.dest))).toBe(sha256(data));
     expect(existsSync(p.partPath)).toBe(false);
     expect(existsSync(p.recordPath)).toBe(false);
+  });
+
+  it('a held record is written only once the .part needs it: at HELD_RECORD_BYTES, or when kept after an attempt', async () => {
+    const record = { version: 1, remotePath: 'f.bin', size: 3 * HELD_RECORD_BYTES } as const;
+    const whole = new PartialFile(join(t.dir(), 'whole.bin'));
+    await whole.open();
+    whole.holdRecord({ ...record, size: 1000 });
+    const w = whole.writer(0);
+    w.write(content(1000, 2), 0);
+    w.close();
+    expect(existsSync(whole.recordPath)).toBe(false);
+    await whole.finalize();
+    expect(readFileSync(whole.dest).length).toBe(1000);
+    expect(existsSync(whole.recordPath)).toBe(false);
+
+    const big = new PartialFile(join(t.dir(), 'big.bin'));
+    await big.open();
+    big.holdRecord(record);
+    const b = big.writer(0);
+    b.write(content(HELD_RECORD_BYTES - 1, 3), 0);
+    expect(existsSync(big.recordPath)).toBe(false);
+    b.write(Buffer.from('x'), HELD_RECORD_BYTES - 1);
+    b.close();
+    expect(JSON.parse(readFileSync(big.recordPath, 'utf8'))).toEqual(record);
+
+    const cut = new PartialFile(join(t.dir(), 'cut.bin'));
+    await cut.open();
+    cut.holdRecord(record);
+    cut.keepRecord(); // nothing on disk to vouch for yet
+    expect(existsSync(cut.recordPath)).toBe(false);
+    const c = cut.writer(0);
+    c.write(content(5000, 4), 0);
+    c.close();
+    cut.keepRecord();
+    expect(JSON.parse(readFileSync(cut.recordPath, 'utf8'))).toEqual(record);
   });
 
   it('a later run sees the length and the record a previous one left', async () => {

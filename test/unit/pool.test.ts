@@ -239,3 +239,19 @@ describe('FtpPool: failures to connect', () => {
     expect(await rejection(connecting)).toBeInstanceOf(Interrupted);
   });
 });
+
+describe('commands on a leased connection', () => {
+  it("take no stack trace per command (basic-ftp's task stack), and leave the process's limit as it was", async () => {
+    const { mirror } = await serve('m', { controlDelayMs: 100 });
+    const lease = await acquire(pool(), mirror);
+    const limit = Error.stackTraceLimit;
+    const answer = lease.client.send('NOOP');
+    // The task in flight: basic-ftp keeps the stack it took when the command was sent.
+    const task = (lease.client.ftp as unknown as { _task?: { stack: string } })._task;
+    const limitMeanwhile = Error.stackTraceLimit;
+    expect((await answer).code).toBe(200);
+    expect(task?.stack).toMatch(/^Error:? *$/); // no frames
+    expect(limitMeanwhile).toBe(limit);
+    expect(new Error('x').stack?.split('\n').length).toBeGreaterThan(1);
+  });
+});

@@ -12,6 +12,14 @@ describe('planTree', () => {
     expect(plan.problems).toEqual([]);
   });
 
+  it("each item carries every listing's size of its file, as that mirror's word; a file a listing lacks gets none from it", () => {
+    const second = { mirror: 'm2', files: [{ path: 'x.iso', size: 7 }] };
+    const plan = planTree('tree', FILES, '/tmp/out', {}, [{ mirror: 'm1', files: FILES }, second]);
+    const listed = (remotePath: string) => plan.items.find((i) => i.remotePath === remotePath)?.listed;
+    expect(listed('tree/x.iso')).toEqual([{ mirror: 'm1', size: 1 }, { mirror: 'm2', size: 7 }]);
+    expect(listed('tree/a/y.iso')).toEqual([{ mirror: 'm1', size: 1 }]);
+  });
+
   it('a file whose path would leave DIR is a problem, not an item', () => {
     const plan = planTree('tree', [{ path: 'a/../../x', size: 1 }], '/tmp/out');
     expect(plan.items).toEqual([]);
