@@ -77,6 +77,11 @@ export interface FileOptions {
    * 'auto' as the director judges (director/split-choice.ts: large files from mirrors measured good).
    */
   split?: number | 'auto';
+  /**
+   * Called once the file's bytes are all in and verified, when only local work remains (a sync and
+   * a rename): a batch may start its next file then.
+   */
+  onVerified?: () => void;
 }
 
 /** Both throttles, one after the other, or the one given. */
@@ -226,7 +231,11 @@ export class ServiceClient {
     } else {
       const complete = await request.prepare();
       if (complete) return complete;
-      run = () => this.director.apply(request);
+      run = async () => {
+        const verified = await this.director.apply(request);
+        extra.onVerified?.();
+        return request.complete(verified);
+      };
       startOver = () => request.startOver();
     }
     let result: DownloadResult;

@@ -90,6 +90,8 @@ export class DownloadRequest implements Request<DownloadResult> {
   private readonly wrongSums = new Map<string, string>();
   /** prepare() has just read the .part's length and record: the first attempt need not again. */
   private lookedAtDisk = false;
+  /** Whole and verified, not yet moved into place (complete()). */
+  private verified = false;
   /** The file under the final name when the download began (a re-run may find it complete). */
   private existing: { size: number; mtimeMs: number } | undefined;
 
@@ -242,7 +244,11 @@ export class DownloadRequest implements Request<DownloadResult> {
     return said.length > 0 && said.every(([m]) => this.short.has(m));
   }
 
-  /** The file is whole and verified: move it into place. */
+  /**
+   * The file is whole and verified. It is not moved into place here: that is local work (a sync
+   * and a rename) and no concern of the director, which may meanwhile serve the next file
+   * (`complete`).
+   */
   private async finish(mirror: MirrorSpec, offset: number, size: number, signal: AbortSignal): Promise<DownloadResult> {
     const { length } = this.partial;
     if (length !== size) {
@@ -254,18 +260,26 @@ export class DownloadRequest implements Request<DownloadResult> {
     const { checksum } = this.options;
     if (checksum) await this.verifyChecksum(mirror, checksum);
     else await this.confirmSize(mirror, size, signal);
-    await this.partial.finalize(this.mtime);
-    const result: DownloadResult = {
+    this.verified = true;
+    return {
       dest: this.options.dest,
       size,
       resumedFrom: this.resumedFrom ?? 0,
       bytesByMirror: { ...this.bytesByMirror },
       mirror: mirror.name,
-      seconds: (performance.now() - this.started) / 1000,
+      seconds: 0,
     };
-    const { dest, resumedFrom, seconds, bytesByMirror } = result;
+  }
+
+  /** Move the verified file (the director's result) into place; a skipped file is left as it is. */
+  async complete(result: DownloadResult): Promise<DownloadResult> {
+    if (!this.verified) return result;
+    this.verified = false;
+    await this.partial.finalize(this.mtime);
+    const seconds = (performance.now() - this.started) / 1000;
+    const { dest, size, resumedFrom, bytesByMirror } = result;
     this.options.events({ type: 'done', file: this.what, dest, size, resumedFrom, seconds, bytesByMirror });
-    return result;
+    return { ...result, seconds };
   }
 
   /**

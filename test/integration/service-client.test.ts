@@ -158,6 +158,24 @@ describe('ServiceClient', () => {
     expect(write).not.toHaveBeenCalled();
   });
 
+  it('says when a file is verified, before its sync and rename: the .part is whole and the final name not there yet', async () => {
+    const roots = t.roots(1, { 'pub/a.bin': a });
+    const server = t.track(await startFtpServer({ root: roots[0]! }));
+    const out = t.dir();
+    const dest = join(out, 'a.bin');
+    const events: SmartEvent[] = [];
+    const client = await ServiceClient.open(certFor([server]), { events: (e) => events.push(e) });
+    const seen: string[] = [];
+    const result = await client.download('a.bin', dest, {
+      onVerified: () => seen.push(`${fs.existsSync(dest)} ${sha256File(`${dest}.part`) === sha256(a)} ${events.some((e) => e.type === 'done')}`),
+    });
+    await client.close();
+    expect(seen).toEqual(['false true false']);
+    expect(sha256File(dest)).toBe(sha256(a));
+    expect(result.seconds).toBeGreaterThan(0);
+    expect(events.filter((e) => e.type === 'done')).toHaveLength(1);
+  });
+
   it('an idle session the server timed out is replaced quietly, not failed over', async () => {
     const { server, other, out, events, client } = await twoMirrorsAfterFirstFile({ idleTimeoutMs: 150 });
     // The server says "421 Timeout." and closes; the client sees its idle connection closed.
