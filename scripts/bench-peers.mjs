@@ -3,12 +3,16 @@
 //
 //   node scripts/bench-peers.mjs --work big|many|tree [--runs 3] [--out /tmp|/dev/shm] [--size-mib 1024]
 //                                [--smartftp path/to/bin/smartftp.js] [--before path/to/bin/smartftp.js]
+//                                [--slow-sync MS]
 //
 //   big   one file (--size-mib, default 1024) from one unthrottled vsftpd: smartftp get, curl, lftp -c get
 //   many  40 x 512 KiB in a row from one vsftpd, one process each: smartftp get f00..f39, lftp mget,
 //         curl with the 40 URLs; and each tool's start-up (--version), for the per-file cost
 //   tree  2,000 files of 1-64 KiB in 20 directories on 2 vsftpd mirrors: smartftp get -r -j 8 (both
 //         mirrors), lftp mirror -P 8 (one mirror), aria2c -j 8 (both URLs on each line)
+//
+// --slow-sync MS makes every fsync and fdatasync of every tool MS milliseconds slower (a slower
+// disk than this one; scripts/slow-sync.c, built here with gcc and loaded with LD_PRELOAD).
 //
 // The tools run in alternating order, --runs times each, into a fresh directory under --out (whose
 // file system is printed: tmpfs makes fsync free, a disk does not; `sync` runs before each run, so
@@ -36,6 +40,7 @@ const { values } = parseArgs({
     cap: { type: 'string', default: '120' },
     smartftp: { type: 'string', default: '' },
     before: { type: 'string', default: '' },
+    'slow-sync': { type: 'string', default: '0' },
   },
 });
 const WORK = values.work;
@@ -48,6 +53,8 @@ const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean
 const SMARTFTP = [process.execPath, ...nodeFlags, values.smartftp || join(repo, 'bin/smartftp.js')];
 // --before: another build run as one more tool, in the same alternation ("smartftp before").
 const BEFORE = values.before && [process.execPath, ...nodeFlags, values.before];
+const SLOW_SYNC_MS = Number(values['slow-sync']);
+if (!(SLOW_SYNC_MS >= 0 && SLOW_SYNC_MS <= 1000)) throw new Error('--slow-sync 0..1000 (ms)');
 if (!['big', 'many', 'tree'].includes(WORK) || !(RUNS >= 1 && RUNS <= 20)) throw new Error('--work big|many|tree, --runs 1..20');
 
 // ---- vsftpd (anonymous, read-only, 127.0.0.1), stopped by the PIDs it forked ----
@@ -214,12 +221,24 @@ function ariaList(urls, out, names) {
   fs.writeFileSync(`${out}.aria2`, names.map((n) => `${urls.map((u) => `${u}/tree/${n}`).join('\t')}\n  out=${n}\n`).join(''));
 }
 
+/** The environment of every run: with --slow-sync, the shim that slows each sync down. */
+function runEnv() {
+  if (SLOW_SYNC_MS === 0) return process.env;
+  const dir = fs.mkdtempSync('/tmp/bench-peers-slow-sync-');
+  made.push(dir);
+  const lib = join(dir, 'slow-sync.so');
+  const built = spawnSync('gcc', ['-shared', '-fPIC', '-O2', '-o', lib, join(repo, 'scripts/slow-sync.c'), '-ldl'], { encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`--slow-sync needs gcc: ${built.error?.message ?? built.stderr}`);
+  return { ...process.env, LD_PRELOAD: lib, SLOW_SYNC_US: String(Math.round(SLOW_SYNC_MS * 1000)) };
+}
+let RUN_ENV;
+
 /** One run under GNU time: wall, CPU (user+sys) and peak RSS of the child and what it waited for. */
 function timed(argv) {
   const stats = `${fs.mkdtempSync('/tmp/bench-peers-time-')}/t`;
   return new Promise((resolve) => {
     // Its own process group: a run over --cap is killed with the tool under GNU time, not only time.
-    const child = spawn('/usr/bin/time', ['-f', '%e %U %S %M', '-o', stats, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    const child = spawn('/usr/bin/time', ['-f', '%e %U %S %M', '-o', stats, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: (RUN_ENV ??= runEnv()) });
     running.add(child);
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
@@ -262,7 +281,7 @@ try {
   const version = (cmd) => spawnSync(cmd[0], [...cmd.slice(1), '--version'], { encoding: 'utf8' }).stdout.split('\n')[0];
   console.log(`work: ${WORK}; ${names.length} file(s), ${(names.reduce((n, f) => n + fs.statSync(join(served, f)).size, 0) / 2 ** 20).toFixed(1)} MiB in all`);
   console.log(`servers: ${mirrors.length} vsftpd on 127.0.0.1 (${version(['/usr/sbin/vsftpd']) || 'vsftpd'}), unthrottled; runs: ${RUNS} per tool, alternating order`);
-  console.log(`downloads into ${outBase} (${fsType(outBase)}); node ${process.version}; ${spawnSync('nproc').stdout.toString().trim()} cores; ${new Date().toISOString()}`);
+  console.log(`downloads into ${outBase} (${fsType(outBase)})${SLOW_SYNC_MS ? `, every fsync and fdatasync ${SLOW_SYNC_MS} ms slower (--slow-sync)` : ''}; node ${process.version}; ${spawnSync('nproc').stdout.toString().trim()} cores; ${new Date().toISOString()}`);
   console.log(`tools: ${TOOLS.map((t) => `${t.name} = ${t.argv(urls, 'OUT', names.slice(0, 2)).map((a) => a.replace(repo + '/', '')).join(' ').slice(0, 140)}`).join('\n       ')}`);
 
   const results = new Map(TOOLS.map((t) => [t.name, []]));
