@@ -1,6 +1,6 @@
 // Ctrl-C: the first one aborts the run cleanly (partial files and state stay); a second one exits.
 
-import { setMaxListeners } from 'node:events';
+import { runController } from '../util/run-controller.js';
 
 export interface InterruptHandle {
   signal: AbortSignal;
@@ -8,10 +8,7 @@ export interface InterruptHandle {
 }
 
 export function interruptSignal(): InterruptHandle {
-  const controller = new AbortController();
-  // Every transfer, probe and connection under way listens to it: with -j, more than Node's
-  // default of 10 at once is normal, not a leak.
-  setMaxListeners(256, controller.signal);
+  const controller = runController();
   const onSignal = () => {
     if (controller.signal.aborted) process.exit(130);
     controller.abort();

@@ -25,6 +25,7 @@ import { ChecksumCatalog } from './checksum-catalog.js';
 import { SecondOpinion } from './second-opinion.js';
 import type { PolicyName } from '../certificate/types.js';
 import { localErrorText } from '../util/local-error-text.js';
+import { runController } from '../util/run-controller.js';
 
 /** The adaptive stall limit never goes below this (ms): a loaded machine pauses too. */
 export const ADAPTIVE_STALL_FLOOR_MS = 2000;
@@ -125,7 +126,7 @@ export class ServiceClient {
     const connectTimeout = options.connectTimeout ?? cert.director.connectTimeout;
     this.connectTimeout = connectTimeout;
     this.throttle = chainThrottles(options.limitRate ? new RateLimit(options.limitRate) : undefined, options.hooks?.throttle);
-    this.signal = options.signal ?? new AbortController().signal;
+    this.signal = options.signal ?? runController().signal;
     this.events = options.singleConnection ? this.hangingUpIdle(options.events) : options.events;
     // The certificate's bounds keep these far below a timer's limit; timerMs holds for any caller.
     this.stall = {

@@ -9,6 +9,7 @@ import { startFtpServer, type FtpServerHandle } from '../../src/emulator/server.
 import { cleanupAfterEach } from '../helpers/cleanup.js';
 import type { Certificate } from '../../src/certificate/types.js';
 import { ServiceClient } from '../../src/client/service-client.js';
+import { downloadBatch } from '../../src/client/batch.js';
 import type { SmartEvent } from '../../src/ui/events.js';
 import { PROBE_BYTES } from '../../src/ftp/download-request.js';
 import { content, mirrorSpec, sha256, sha256File } from '../helpers/fixtures.js';
@@ -174,6 +175,28 @@ describe('ServiceClient', () => {
     expect(sha256File(dest)).toBe(sha256(a));
     expect(result.seconds).toBeGreaterThan(0);
     expect(events.filter((e) => e.type === 'done')).toHaveLength(1);
+  });
+
+  it('twelve files at once on its own signal: no warning of too many abort listeners', async () => {
+    const files = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`pub/f${i}.bin`, content(64 * 1024, 100 + i)]));
+    const server = t.track(await startFtpServer({ root: t.roots(1, files)[0]! }));
+    const out = t.dir();
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const client = await ServiceClient.open(certFor([server]), { events: () => {} });
+      const items = Array.from({ length: 12 }, (_, i) => ({ remotePath: `f${i}.bin`, dest: join(out, `f${i}.bin`) }));
+      const outcomes = await downloadBatch(client, items, { jobs: 12 });
+      await client.close();
+      expect(outcomes.filter((o) => 'result' in o)).toHaveLength(12);
+      // A warning is emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+    for (const [path, bytes] of Object.entries(files)) expect(sha256File(join(out, path.slice(4)))).toBe(sha256(bytes));
   });
 
   it('an idle session the server timed out is replaced quietly, not failed over', async () => {
