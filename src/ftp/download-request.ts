@@ -90,8 +90,6 @@ export class DownloadRequest implements Request<DownloadResult> {
   private readonly wrongSums = new Map<string, string>();
   /** prepare() has just read the .part's length and record: the first attempt need not again. */
   private lookedAtDisk = false;
-  /** Whole and verified, not yet moved into place (complete()). */
-  private verified = false;
   /** The file under the final name when the download began (a re-run may find it complete). */
   private existing: { size: number; mtimeMs: number } | undefined;
 
@@ -260,7 +258,6 @@ export class DownloadRequest implements Request<DownloadResult> {
     const { checksum } = this.options;
     if (checksum) await this.verifyChecksum(mirror, checksum);
     else await this.confirmSize(mirror, size, signal);
-    this.verified = true;
     return {
       dest: this.options.dest,
       size,
@@ -273,8 +270,7 @@ export class DownloadRequest implements Request<DownloadResult> {
 
   /** Move the verified file (the director's result) into place; a skipped file is left as it is. */
   async complete(result: DownloadResult): Promise<DownloadResult> {
-    if (!this.verified) return result;
-    this.verified = false;
+    if (result.skipped) return result;
     await this.partial.finalize(this.mtime);
     const seconds = (performance.now() - this.started) / 1000;
     const { dest, size, resumedFrom, bytesByMirror } = result;
