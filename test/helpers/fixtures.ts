@@ -102,6 +102,11 @@ export function stalledFor(failover: CliEvent): number {
   return Number(/ for ([\d.]+) s /.exec(String(failover.message))?.[1]);
 }
 
+/** An event in a few words, for a failure message: its type and the mirror or kind it names. */
+function brief(e: CliEvent): string {
+  return [e.type, e.mirror, e.kind, e.type === 'progress' ? e.bytes : undefined].filter((x) => x !== undefined).join(':');
+}
+
 /** Run `smartftp ARGS` with an isolated state directory; JSON events are parsed as they arrive. */
 export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; asUser?: number } = {}): CliRun {
   // asUser: run as that uid and gid with no other groups (we run as root, whom no permission stops).
@@ -141,14 +146,14 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`no matching event within ${timeoutMs} ms; events: ${events.map((e) => e.type).join(',')}; stderr: ${err}`));
+        reject(new Error(`no matching event within ${timeoutMs} ms; events: ${events.map(brief).join(', ')}; stderr: ${err}`));
       }, timeoutMs);
       const onExit = () => {
         check();
         setTimeout(() => {
           if (listeners.has(check)) {
             cleanup();
-            reject(new Error(`CLI exited before a matching event; stderr: ${err}`));
+            reject(new Error(`CLI exited before a matching event; events: ${events.map(brief).join(', ')}; stderr: ${err}`));
           }
         }, 50);
       };
