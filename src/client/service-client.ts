@@ -14,7 +14,7 @@ import { PartialFile } from '../ftp/partial-file.js';
 import { AllMirrorsFailed } from '../director/errors.js';
 import { FtpPool, type Lease } from '../ftp/pool.js';
 import { ListRequest, type TreeListing } from '../ftp/list-request.js';
-import { SplitDownload } from '../ftp/split-download.js';
+import { CopiesDiffer, SplitDownload } from '../ftp/split-download.js';
 import type { Throttle } from '../ftp/sink.js';
 import { RateLimit } from './rate-limit.js';
 import type { StallLimits } from '../ftp/watchdog.js';
@@ -223,8 +223,13 @@ export class ServiceClient {
     const checksum = extra.sha256 ? undefined : await this.checksums?.lookup(remotePath);
     const { ranges, among, listed } = await this.rangesFor(remotePath, extra);
     const request = this.request(remotePath, dest, { ...extra, listed, checksum });
-    let run: () => Promise<DownloadResult>;
-    let startOver: () => Promise<void>;
+    const whole = async (): Promise<DownloadResult> => {
+      const verified = await this.director.apply(request);
+      extra.onVerified?.();
+      return request.complete(verified);
+    };
+    let run = whole;
+    let startOver = () => request.startOver();
     if (ranges > 1) {
       // Byte ranges from several mirrors at once (ftp/split-download.ts).
       run = () => new SplitDownload(request.options, this.director, ranges, among).run();
@@ -232,24 +237,25 @@ export class ServiceClient {
     } else {
       const complete = await request.prepare();
       if (complete) return complete;
-      run = async () => {
-        const verified = await this.director.apply(request);
-        extra.onVerified?.();
-        return request.complete(verified);
-      };
-      startOver = () => request.startOver();
     }
     let result: DownloadResult;
     try {
       result = await run();
     } catch (error) {
-      // Every mirror has another copy than the one the partial file came from (the file changed
-      // since), or two mirrors agreed against the disk's bytes (split's overlap vote). The old
-      // bytes are worthless; start over once.
-      if (!(error instanceof AllMirrorsFailed) || !error.attempts.every((a) => a.kind === 'mismatch' || a.kind === 'corrupt')) throw error;
-      this.options.events({ type: 'warning', message: `${remotePath}: the mirrors' copies disagree with the partial file's bytes; starting over` });
-      await startOver();
-      result = await run();
+      if (error instanceof CopiesDiffer) {
+        // Ranges met where two mirrors' bytes differ: the file can only be one copy, from one mirror.
+        this.options.events({ type: 'warning', message: `${remotePath}: ${error.attempts[0]!.message}; fetching it whole from one mirror` });
+        await request.startOver();
+        result = await whole();
+      } else {
+        // Every mirror has another copy than the one the partial file came from (the file changed
+        // since), or two mirrors agreed against the disk's bytes (split's overlap vote). The old
+        // bytes are worthless; start over once.
+        if (!(error instanceof AllMirrorsFailed) || !error.attempts.every((a) => a.kind === 'mismatch' || a.kind === 'corrupt')) throw error;
+        this.options.events({ type: 'warning', message: `${remotePath}: the mirrors' copies disagree with the partial file's bytes; starting over` });
+        await startOver();
+        result = await run();
+      }
     }
     await this.membership.check(this.director, this.pool, this.signal);
     return result;

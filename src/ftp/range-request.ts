@@ -15,6 +15,13 @@ import type { Throttle } from './sink.js';
 import { crawlFloor, type StallLimits } from './watchdog.js';
 
 /**
+ * A range reads this many bytes past its end, into the next range (another mirror's, as a rule):
+ * two ranges are joined only where both mirrors sent the same bytes, so a file is never spliced
+ * from two copies that differ.
+ */
+export const SEAM_BYTES = 16 * 1024;
+
+/**
  * A range's bytes: [start, end) with `pos` the next byte to fetch. `end` moves down when
  * re-balancing cuts the range. A range started before the file's size is known has no bytes yet
  * (end Infinity): its owner gives it some once its mirror has said the size.
@@ -44,6 +51,8 @@ export interface RangeOwner {
   read(position: number, length: number): Buffer;
   /** The overlap is in: a RequestError when the mirror's bytes are not the disk's. */
   judge(mirror: string, overlap: OverlapCheck): void;
+  /** The bytes a range read past its end, into its neighbour's: checked once the neighbour's are written. */
+  seam(mirror: string, at: number, data: Buffer): void;
   /** A range began (+1) or stopped (-1) on this mirror. */
   busy(mirror: string, delta: 1 | -1): void;
   /** The mirrors serving other ranges now. */
@@ -88,6 +97,7 @@ export class RangeRequest implements Request<void> {
         const from = owner.overlapFrom(job);
         const overlap = from < job.pos ? new OverlapCheck(from, job.pos, (p, n) => owner.read(p, n)) : undefined;
         const phase = new DataPhase();
+        const seam: Buffer[] = [];
         let flowing = false;
         try {
           await retrieve(
@@ -96,16 +106,21 @@ export class RangeRequest implements Request<void> {
             {
               offset: from,
               size,
-              // Read per chunk: re-balancing may have cut the range meanwhile.
-              end: () => job.end,
+              // Read per chunk: re-balancing may have cut the range meanwhile (never once it reached its end).
+              end: () => Math.min(size, job.end + SEAM_BYTES),
               take: (chunk, position) => {
                 const rest = overlap ? overlap.take(chunk, position) : chunk;
                 if (overlap && rest.length < chunk.length && overlap.complete) owner.judge(mirror.name, overlap);
                 if (rest.length === 0) return;
                 const at = position + chunk.length - rest.length;
-                owner.write(job, mirror.name, rest, at);
-                job.pos = at + rest.length;
-                this.received += rest.length;
+                const mine = Math.max(0, Math.min(rest.length, job.end - at));
+                if (mine > 0) {
+                  owner.write(job, mirror.name, rest.subarray(0, mine), at);
+                  job.pos = at + mine;
+                  this.received += mine;
+                }
+                // Copied: the read buffer is reused (direct-read.ts).
+                if (mine < rest.length) seam.push(Buffer.from(rest.subarray(mine)));
               },
               progress: () => {
                 if (!flowing) meter.flowing();
@@ -122,6 +137,7 @@ export class RangeRequest implements Request<void> {
         } finally {
           const { bytes, seconds } = phase.sample();
           if (bytes > 0) meter.transferred(bytes, seconds);
+          if (seam.length > 0) owner.seam(mirror.name, job.end, Buffer.concat(seam));
         }
         // A 226 before the range's end: the copy there is shorter than it said.
         if (job.pos < job.end) throw new RequestError('mismatch', `${mirror.name} ended its data at byte ${job.pos}, short of ${job.end}`);

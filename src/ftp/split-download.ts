@@ -23,6 +23,17 @@ export const MIN_PIECE = 256 * 1024;
 /** The file under the final name is this copy already (thrown past the director, which does not retry it). */
 class AlreadyComplete extends Error {}
 
+/**
+ * Two mirrors sent other bytes where their ranges meet: they serve different copies, and the file
+ * cannot be joined from both. The .part is emptied; the client fetches the file whole from one.
+ */
+export class CopiesDiffer extends AllMirrorsFailed {
+  constructor(what: string, mirror: string, other: string, at: number) {
+    super(what, [{ mirror, kind: 'mismatch', message: `${mirror}'s and ${other}'s copies differ at byte ${at}` }]);
+    this.name = 'CopiesDiffer';
+  }
+}
+
 export class SplitDownload implements RangeOwner {
   readonly what: string;
   readonly pool: FtpPool;
@@ -55,6 +66,8 @@ export class SplitDownload implements RangeOwner {
   private readonly distrusted = new Set<string>();
   /** The error of an overlap that outvoted the disk's bytes. */
   private outvoted: RequestError | undefined;
+  /** Bytes read past ranges' ends, to compare with their neighbours' (SEAM_BYTES). */
+  private readonly seams: { mirror: string; at: number; data: Buffer }[] = [];
   private received = 0;
   private lastProgress = 0;
   private readonly started = performance.now();
@@ -99,11 +112,14 @@ export class SplitDownload implements RangeOwner {
       if (this.size === undefined) for (let i = 0; i < this.split; i++) this.launch({ start: 0, pos: 0, end: Infinity });
       else this.fill();
       while (this.running.size > 0) await Promise.race(this.running);
+      this.failure ??= this.seamFault();
     } finally {
       this.writer?.close();
       await this.record?.flush();
     }
     if (this.failure instanceof AlreadyComplete) return this.skip(this.existing!.size, this.failure.message);
+    // None of the bytes can be told to be one copy's rather than the other's.
+    if (this.failure instanceof CopiesDiffer) await partial.truncate(0);
     if (this.failure) throw this.failure;
     if (this.record?.failure) throw this.record.failure;
     return this.finish();
@@ -183,6 +199,10 @@ export class SplitDownload implements RangeOwner {
     throw this.outvoted;
   }
 
+  seam(mirror: string, at: number, data: Buffer): void {
+    this.seams.push({ mirror, at, data });
+  }
+
   busy(mirror: string, delta: 1 | -1): void {
     const n = (this.busyOn.get(mirror) ?? 0) + delta;
     if (n > 0) this.busyOn.set(mirror, n);
@@ -216,6 +236,19 @@ export class SplitDownload implements RangeOwner {
   /** Everything done: before this run, and each range's bytes up to where it got. */
   private done(): ByteRange[] {
     return mergeRanges([...this.base, ...this.jobs.map((j): ByteRange => [j.start, j.pos])]);
+  }
+
+  /** The first seam whose bytes are not the ones its neighbour wrote, once every range is done. */
+  private seamFault(): CopiesDiffer | undefined {
+    for (const { mirror, at, data } of this.seams) {
+      const disk = this.read(at, data.length);
+      if (disk.equals(data)) continue;
+      let i = 0;
+      while (i < disk.length && disk[i] === data[i]) i++;
+      const writer = this.written.find((w) => w.from <= at + i && w.to > at + i)?.mirror;
+      return new CopiesDiffer(this.what, mirror, writer ?? 'an earlier run', at + i);
+    }
+    return undefined;
   }
 
   /** Note who wrote [from, to): one entry per run of a range on a mirror, grown as it writes. */
