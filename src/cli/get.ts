@@ -186,9 +186,14 @@ export function openClient(cert: Certificate, options: GetOptions, reporter: Rep
 export async function fetchItems(client: ServiceClient, items: BatchItem[], options: GetOptions, reporter: Reporter): Promise<number> {
   if (options.dryRun) {
     // The order is the director's now, from what it remembers; nothing is connected to or saved.
+    // With -s N, the first N in line share the file, one range each; without, the director decides once it knows the size.
+    const ranges = options.split ?? 1;
     for (const item of items) {
-      const [first, ...then] = client.plan(item.remotePath, item.dest);
-      reporter.note(`${item.remotePath} -> ${item.dest}: from ${first ?? 'no mirror'}${then.length ? ` (then ${then.join(', ')})` : ''}`);
+      const order = client.plan(item.remotePath, item.dest);
+      const from = order.slice(0, ranges);
+      const then = order.slice(ranges);
+      const how = ranges > 1 ? `in up to ${ranges} ranges at once, ` : '';
+      reporter.note(`${item.remotePath} -> ${item.dest}: ${how}from ${from.join(', ') || 'no mirror'}${then.length ? ` (then ${then.join(', ')})` : ''}`);
     }
     return EXIT.ok;
   }

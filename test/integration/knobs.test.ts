@@ -104,6 +104,10 @@ describe('get: the knobs', () => {
     const run = runCli(['get', 'a.bin', '--cert', cert, '-d', dir, '--dry-run']);
     expect(await run.exit).toBe(0);
     expect(run.stderr()).toContain(`a.bin -> ${join(dir, 'a.bin')}: from m1 (then m2)`);
+    // A split names the mirrors that share the file.
+    const split = runCli(['get', 'a.bin', '--cert', cert, '-d', dir, '--dry-run', '--split', '2']);
+    expect(await split.exit).toBe(0);
+    expect(split.stderr()).toContain(`a.bin -> ${join(dir, 'a.bin')}: in up to 2 ranges at once, from m1, m2\n`);
     expect(a.stats.sessionsOpened + b.stats.sessionsOpened).toBe(0);
     expect(existsSync(join(dir, 'a.bin'))).toBe(false);
   });
