@@ -66,8 +66,8 @@ export class SplitDownload implements RangeOwner {
   private readonly distrusted = new Set<string>();
   /** The error of an overlap that outvoted the disk's bytes. */
   private outvoted: RequestError | undefined;
-  /** Bytes read past ranges' ends, to compare with their neighbours' (SEAM_BYTES). */
-  private readonly seams: { mirror: string; at: number; data: Buffer }[] = [];
+  /** Bytes read past ranges' ends whose neighbours' are not written yet (SEAM_BYTES): a few at a time. */
+  private seams: { mirror: string; at: number; data: Buffer }[] = [];
   private received = 0;
   private lastProgress = 0;
   private readonly started = performance.now();
@@ -112,7 +112,6 @@ export class SplitDownload implements RangeOwner {
       if (this.size === undefined) for (let i = 0; i < this.split; i++) this.launch({ start: 0, pos: 0, end: Infinity });
       else this.fill();
       while (this.running.size > 0) await Promise.race(this.running);
-      this.failure ??= this.seamFault();
     } finally {
       this.writer?.close();
       await this.record?.flush();
@@ -201,6 +200,7 @@ export class SplitDownload implements RangeOwner {
 
   seam(mirror: string, at: number, data: Buffer): void {
     this.seams.push({ mirror, at, data });
+    this.checkSeams();
   }
 
   busy(mirror: string, delta: 1 | -1): void {
@@ -238,17 +238,29 @@ export class SplitDownload implements RangeOwner {
     return mergeRanges([...this.base, ...this.jobs.map((j): ByteRange => [j.start, j.pos])]);
   }
 
-  /** The first seam whose bytes are not the ones its neighbour wrote, once every range is done. */
-  private seamFault(): CopiesDiffer | undefined {
-    for (const { mirror, at, data } of this.seams) {
+  /**
+   * Compare the seams whose neighbours' bytes are now done, and let them go. Where they differ, the
+   * download stops: the file cannot be joined from these two copies.
+   */
+  private checkSeams(): void {
+    const done = this.done();
+    const ready = (at: number, n: number) => done.some(([s, e]) => s <= at && e >= at + n);
+    const pending = [];
+    for (const seam of this.seams) {
+      const { mirror, at, data } = seam;
+      if (!ready(at, data.length)) {
+        pending.push(seam);
+        continue;
+      }
       const disk = this.read(at, data.length);
-      if (disk.equals(data)) continue;
+      if (this.failure || disk.equals(data)) continue;
       let i = 0;
       while (i < disk.length && disk[i] === data[i]) i++;
       const writer = this.written.find((w) => w.from <= at + i && w.to > at + i)?.mirror;
-      return new CopiesDiffer(this.what, mirror, writer ?? 'an earlier run', at + i);
+      this.failure = new CopiesDiffer(this.what, mirror, writer ?? 'an earlier run', at + i);
+      this.controller.abort();
     }
-    return undefined;
+    this.seams = pending;
   }
 
   /** Note who wrote [from, to): one entry per run of a range on a mirror, grown as it writes. */
@@ -304,6 +316,7 @@ export class SplitDownload implements RangeOwner {
       .then(
         () => {
           this.active.delete(job);
+          this.checkSeams();
           this.fill();
         },
         (error) => this.fail(error, job),
