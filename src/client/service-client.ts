@@ -14,6 +14,7 @@ import { PartialFile } from '../ftp/partial-file.js';
 import { AllMirrorsFailed } from '../director/errors.js';
 import { FtpPool, type Lease } from '../ftp/pool.js';
 import { ListRequest, type TreeListing } from '../ftp/list-request.js';
+import { readBytes } from '../ftp/byte-read.js';
 import { CopiesDiffer, SplitDownload } from '../ftp/split-download.js';
 import type { Throttle } from '../ftp/sink.js';
 import { RateLimit } from './rate-limit.js';
@@ -244,7 +245,8 @@ export class ServiceClient {
     } catch (error) {
       if (error instanceof CopiesDiffer) {
         // Ranges met where two mirrors' bytes differ: the file can only be one copy, from one mirror.
-        this.options.events({ type: 'warning', message: `${remotePath}: ${error.attempts[0]!.message}; fetching it whole from one mirror` });
+        const why = await this.referee(remotePath, error);
+        this.options.events({ type: 'warning', message: `${remotePath}: ${why}; fetching it whole from one mirror` });
         await request.startOver();
         result = await whole();
       } else {
@@ -259,6 +261,32 @@ export class ServiceClient {
     }
     await this.membership.check(this.director, this.pool, this.signal);
     return result;
+  }
+
+  /**
+   * Two copies met at a seam and differ: a third mirror's bytes there say which is the odd one,
+   * and a mirror found odd is blamed (it cools down, so the whole file comes from another). What
+   * to tell the user.
+   */
+  private async referee(remotePath: string, differ: CopiesDiffer): Promise<string> {
+    const { seam, firstDiff } = differ;
+    const names = [seam.mirror, seam.writer];
+    const parties = names.map((name) => name ?? 'an earlier run');
+    const read = (lease: Lease) =>
+      readBytes(lease, remoteFullPath(lease.mirror, remotePath), seam.at, seam.theirs.length, {
+        size: seam.size,
+        stall: this.stall,
+        commandTimeoutMs: timerMs(this.connectTimeout),
+        signal: this.signal,
+      });
+    const [third] = await this.opinion.ask(1, new Set(parties), this.signal, read);
+    // Which side the third mirror's bytes are not: 0 the range that read past its end, 1 the bytes on disk.
+    const sides = [seam.theirs, seam.disk].map((bytes) => third?.answer.equals(bytes) ?? false);
+    const odd = sides[0] ? 1 : sides[1] ? 0 : -1;
+    if (!third || odd < 0) return `${parties[0]}'s and ${parties[1]}'s copies differ at byte ${firstDiff}${third ? `, and ${third.mirror}'s is neither` : ''}`;
+    const culprit = names[odd];
+    if (culprit !== undefined) this.director.blame(culprit);
+    return `${parties[odd]}'s copy differs from ${parties[1 - odd]}'s and ${third.mirror}'s at byte ${firstDiff}`;
   }
 
   /**

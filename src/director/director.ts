@@ -263,9 +263,15 @@ export class Director {
 
   private failed(mirror: MirrorSpec, error: RequestError): void {
     // Another mirror's bytes were outvoted: it is the one at fault.
-    if (error.culprit !== undefined) recordFault(statsFor(this.stats, error.culprit), 'corrupt', this.now());
+    if (error.culprit !== undefined) this.blame(error.culprit);
     else recordFault(statsFor(this.stats, mirror.name), error.kind, this.now());
     if (this.lastMirror === mirror.name) this.lastMirror = undefined;
+  }
+
+  /** A mirror's bytes were outvoted outside any request of its own: it served another copy. */
+  blame(mirror: string): void {
+    recordFault(statsFor(this.stats, mirror), 'corrupt', this.now());
+    if (this.lastMirror === mirror) this.lastMirror = undefined;
   }
 }
 

@@ -23,13 +23,30 @@ export const MIN_PIECE = 256 * 1024;
 /** The file under the final name is this copy already (thrown past the director, which does not retry it). */
 class AlreadyComplete extends Error {}
 
+/** Where two copies met and differ: what each had there. */
+export interface Seam {
+  at: number;
+  size: number;
+  /** The range that read past its end, and its bytes there. */
+  mirror: string;
+  theirs: Buffer;
+  /** Who wrote the bytes on disk there (undefined: an earlier run), and those bytes. */
+  writer: string | undefined;
+  disk: Buffer;
+}
+
 /**
  * Two mirrors sent other bytes where their ranges meet: they serve different copies, and the file
  * cannot be joined from both. The .part is emptied; the client fetches the file whole from one.
  */
 export class CopiesDiffer extends AllMirrorsFailed {
-  constructor(what: string, mirror: string, other: string, at: number) {
-    super(what, [{ mirror, kind: 'mismatch', message: `${mirror}'s and ${other}'s copies differ at byte ${at}` }]);
+  constructor(
+    what: string,
+    readonly seam: Seam,
+    /** The first byte that differs. */
+    readonly firstDiff: number,
+  ) {
+    super(what, [{ mirror: seam.mirror, kind: 'mismatch', message: `${seam.mirror}'s and ${seam.writer ?? 'an earlier run'}'s copies differ at byte ${firstDiff}` }]);
     this.name = 'CopiesDiffer';
   }
 }
@@ -257,7 +274,7 @@ export class SplitDownload implements RangeOwner {
       let i = 0;
       while (i < disk.length && disk[i] === data[i]) i++;
       const writer = this.written.find((w) => w.from <= at + i && w.to > at + i)?.mirror;
-      this.failure = new CopiesDiffer(this.what, mirror, writer ?? 'an earlier run', at + i);
+      this.failure = new CopiesDiffer(this.what, { at, size: this.size!, mirror, theirs: data, writer, disk }, at + i);
       this.controller.abort();
     }
     this.seams = pending;

@@ -20,6 +20,8 @@ const t = cleanupAfterEach();
  * client closes the data connection at a range's end, or when a mirror dies (socket buffers).
  */
 const IN_FLIGHT = 1 * MiB;
+/** Mirrors of other copies are paced: a range of 2 MiB then takes half a second, and no mirror serves the whole file before the other range has begun. */
+const PACE = 4_000_000;
 
 async function mirrors(n: number, files: Record<string, Buffer>, linkRate?: number) {
   const roots = t.roots(n, files);
@@ -237,8 +239,9 @@ describe('get --split', () => {
 
     // Other bytes everywhere: whichever range the liar serves is wrong.
     const other = Buffer.alloc(size, 0x55);
-    const liar = t.track(await startHostileFtpd({ files: { '/pub/g.bin': data }, body: { '/pub/g.bin': other } }));
-    const { servers } = await mirrors(1, { 'pub/g.bin': data });
+    // Both paced, so that neither serves the whole file before the other's range has begun.
+    const liar = t.track(await startHostileFtpd({ files: { '/pub/g.bin': data }, body: { '/pub/g.bin': other }, dataRate: PACE }));
+    const { servers } = await mirrors(1, { 'pub/g.bin': data }, PACE);
     const cert2 = writeCert(work, [{ url: liar.url + 'pub', name: 'liar' }, { url: servers[0]!.url + 'pub', name: 'good' }]);
     const lied = runCli(['get', 'g.bin', '--split', '2', '--sha256', sha256(data), '--cert', cert2, '-d', work, '--json']);
     expect(await lied.exit, lied.stderr()).toBe(0);
@@ -248,12 +251,31 @@ describe('get --split', () => {
     expect(ofType(lied.events, 'done')[0]!.bytesByMirror).toEqual({ good: size });
   });
 
+  it('where two copies differ at a seam, a third mirror tells the odd one: it is blamed, and the file is the others\' copy', async () => {
+    const size = 4 * MiB;
+    const data = content(size, 48);
+    const liar = t.track(await startHostileFtpd({ files: { '/pub/k.bin': data }, body: { '/pub/k.bin': content(size, 49) }, dataRate: PACE }));
+    const { servers, work } = await mirrors(2, { 'pub/k.bin': data }, PACE);
+    const cert = writeCert(work, [{ url: liar.url + 'pub', name: 'liar' }, ...servers.map((s, i) => ({ url: s.url + 'pub', name: `good${i + 1}` }))]);
+    const state = join(work, 'state');
+    const run = runCli(['get', 'k.bin', '--split', '2', '--cert', cert, '-d', work, '--state-dir', state, '--json']);
+    expect(await run.exit, run.stderr()).toBe(0);
+    expect(sha256File(join(work, 'k.bin'))).toBe(sha256(data));
+    const warnings = ofType(run.events, 'warning').map((e) => e.message);
+    expect(warnings).toEqual([expect.stringMatching(/^k\.bin: liar's copy differs from good1's and good2's at byte \d+; fetching it whole from one mirror$/)]);
+    expect(ofType(run.events, 'done')[0]!.bytesByMirror).toEqual({ good1: size });
+    const stats = JSON.parse(readFileSync(join(state, 'test.smartftp.json'), 'utf8')).stats as Record<string, { failures: string[] }>;
+    expect(stats.liar!.failures).toContain('corrupt');
+    expect(stats.good1!.failures).toEqual([]);
+    expect(stats.good2?.failures ?? []).toEqual([]);
+  });
+
   it('two copies of the same size and time that differ are never joined: the file is one mirror\'s copy, whole', async () => {
     const size = 4 * MiB;
     const data = content(size, 46);
     const other = content(size, 47);
-    const { servers, work } = await mirrors(1, { 'pub/h.bin': data });
-    const liar = t.track(await startHostileFtpd({ files: { '/pub/h.bin': data }, body: { '/pub/h.bin': other } }));
+    const { servers, work } = await mirrors(1, { 'pub/h.bin': data }, PACE);
+    const liar = t.track(await startHostileFtpd({ files: { '/pub/h.bin': data }, body: { '/pub/h.bin': other }, dataRate: PACE }));
     const cert = writeCert(work, [{ url: servers[0]!.url + 'pub', name: 'good' }, { url: liar.url + 'pub', name: 'liar' }]);
     const run = runCli(['get', 'h.bin', '--split', '2', '--cert', cert, '-d', work, '--json']);
     expect(await run.exit, run.stderr()).toBe(0);
