@@ -14,7 +14,7 @@ import { PartialFile } from '../ftp/partial-file.js';
 import { AllMirrorsFailed } from '../director/errors.js';
 import { FtpPool, type Lease } from '../ftp/pool.js';
 import { ListRequest, type TreeListing } from '../ftp/list-request.js';
-import { readBytes } from '../ftp/byte-read.js';
+import { oddOne, readBytes, type Referee } from '../ftp/byte-read.js';
 import { CopiesDiffer, SplitDownload } from '../ftp/split-download.js';
 import type { Throttle } from '../ftp/sink.js';
 import { RateLimit } from './rate-limit.js';
@@ -197,6 +197,7 @@ export class ServiceClient {
       commandTimeoutMs: timerMs(this.connectTimeout),
       checksum: extra.sha256 ? { algorithm: 'sha256', hex: extra.sha256.toLowerCase(), source: '--sha256' } : extra.checksum,
       sizeWitness: this.sizeWitness(remotePath),
+      referee: this.director.mirrors.length > 2 ? this.refereeFor(remotePath) : undefined,
       listed: extra.listed,
       force: extra.force,
       throttle: this.throttle,
@@ -272,22 +273,28 @@ export class ServiceClient {
     const { seam, firstDiff } = differ;
     const names = [seam.mirror, seam.writer];
     const parties = names.map((name) => name ?? 'an earlier run');
-    const read = (lease: Lease) =>
-      readBytes(lease, remoteFullPath(lease.mirror, remotePath), seam.at, seam.theirs.length, {
-        size: seam.size,
-        stall: this.stall,
-        commandTimeoutMs: timerMs(this.connectTimeout),
-        signal: this.signal,
-      });
-    const [third] = await this.opinion.ask(1, new Set(parties), this.signal, read);
-    // Which side the third mirror's bytes are not: 0 the range that read past its end, 1 the bytes on disk.
-    const sides = [seam.theirs, seam.disk].map((bytes) => third?.answer.equals(bytes) ?? false);
-    const odd = sides[0] ? 1 : sides[1] ? 0 : -1;
+    const referee = this.refereeFor(remotePath);
+    const third = await referee.bytes(seam.at, seam.theirs.length, seam.size, new Set(parties), this.signal);
+    const odd = third ? oddOne(third.answer, [seam.theirs, seam.disk]) : -1;
     if (!third || odd < 0) return `${parties[0]}'s and ${parties[1]}'s copies differ at byte ${firstDiff}${third ? `, and ${third.mirror}'s is neither` : ''}`;
     const culprit = names[odd];
-    if (culprit !== undefined) this.director.blame(culprit);
+    if (culprit !== undefined) referee.blame(culprit);
     return `${parties[odd]}'s copy differs from ${parties[1 - odd]}'s and ${third.mirror}'s at byte ${firstDiff}`;
   }
+
+  /** How a download asks a third mirror for bytes two copies disagree on, and blames the odd one. */
+  private refereeFor(remotePath: string): Referee {
+    return {
+      bytes: async (at, length, size, except, signal) => {
+        const read = (lease: Lease) =>
+          readBytes(lease, remoteFullPath(lease.mirror, remotePath), at, length, { size, stall: this.stall, commandTimeoutMs: timerMs(this.connectTimeout), signal });
+        const [third] = await this.opinion.ask(1, except, signal, read);
+        return third;
+      },
+      blame: (mirror) => this.director.blame(mirror),
+    };
+  }
+
 
   /**
    * How many ranges of the file run at once, and among which mirrors. 'auto': the director

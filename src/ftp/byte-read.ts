@@ -34,3 +34,25 @@ export async function readBytes(lease: Lease, remote: string, at: number, length
   });
   return Buffer.concat(chunks);
 }
+
+/** A third mirror's word on bytes two copies disagree on. */
+export interface Referee {
+  /** Another mirror's bytes [at, at + length) of the file (none of `except`): undefined when none answers. */
+  bytes(at: number, length: number, size: number, except: ReadonlySet<string>, signal: AbortSignal): Promise<{ mirror: string; answer: Buffer } | undefined>;
+  /** The mirror served the odd copy: it cools down like one whose bytes were outvoted. */
+  blame(mirror: string): void;
+}
+
+/** Which of two disagreeing copies the third's bytes are not: 0 or 1, or -1 when it agrees with neither. */
+export function oddOne(third: Buffer, copies: readonly [Buffer, Buffer]): 0 | 1 | -1 {
+  if (third.equals(copies[0])) return 1;
+  if (third.equals(copies[1])) return 0;
+  return -1;
+}
+
+/** The index of the first byte where two buffers differ (the shorter one's length if one is a prefix of the other). */
+export function firstDifference(a: Buffer, b: Buffer): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}

@@ -7,7 +7,8 @@ import type { MirrorSpec } from '../certificate/types.js';
 import { LocalError, RequestError } from '../director/errors.js';
 import type { Meter, Request } from '../director/request.js';
 import type { EventSink } from '../ui/events.js';
-import { FileTransfer } from './file-transfer.js';
+import { firstDifference, oddOne, type Referee } from './byte-read.js';
+import { FileTransfer, type TailDispute } from './file-transfer.js';
 import { PartialFile, digestOf } from './partial-file.js';
 import { withConnection, type FtpPool } from './pool.js';
 import { remoteFullPath, remoteMtime, remoteSize } from './remote-file.js';
@@ -43,6 +44,8 @@ export interface DownloadOptions {
    * mirror has said is checked before the file is accepted. Not asked when a checksum is known.
    */
   sizeWitness?: (except: ReadonlySet<string>, signal: AbortSignal, idleOnly?: boolean) => Promise<{ mirror: string; answer: number } | undefined>;
+  /** A third mirror's word where a probe's tail and the transfer disagree (with three mirrors or more). */
+  referee?: Referee;
   /** Fetch even when the file under the final name is already complete. */
   force?: boolean;
   /** Minimum interval between progress events, ms. */
@@ -90,6 +93,8 @@ export class DownloadRequest implements Request<DownloadResult> {
   private readonly wrongSums = new Map<string, string>();
   /** prepare() has just read the .part's length and record: the first attempt need not again. */
   private lookedAtDisk = false;
+  /** Where a probe's tail disagreed with the transfer, to be settled once the transfer is over. */
+  private dispute: TailDispute | undefined;
   /** The file under the final name when the download began (a re-run may find it complete). */
   private existing: { size: number; mtimeMs: number } | undefined;
 
@@ -114,6 +119,7 @@ export class DownloadRequest implements Request<DownloadResult> {
         this.bytesByMirror[mirror] = (this.bytesByMirror[mirror] ?? 0) + bytes;
       },
       setAside: (why) => this.setAside(why),
+      disputed: (dispute) => (this.dispute ??= dispute),
     });
   }
 
@@ -255,6 +261,7 @@ export class DownloadRequest implements Request<DownloadResult> {
       this.short.add(mirror.name);
       throw new RequestError('mismatch', `${mirror.name} sent ${length - offset} bytes from offset ${offset}, the file has ${size}`);
     }
+    if (this.dispute) await this.settleDispute(this.dispute, mirror.name, size, signal);
     const { checksum } = this.options;
     if (checksum) await this.verifyChecksum(mirror, checksum);
     else await this.confirmSize(mirror, size, signal);
@@ -266,6 +273,28 @@ export class DownloadRequest implements Request<DownloadResult> {
       mirror: mirror.name,
       seconds: 0,
     };
+  }
+
+  /**
+   * A probe's tail and the transfer disagreed: a third mirror's bytes there say which copy is
+   * odd. The probed one: it is blamed, and the file stands. The one the file came from: none of
+   * its bytes can be trusted, and the file is fetched from another (corrupt).
+   */
+  private async settleDispute(dispute: TailDispute, finishedOn: string, size: number, signal: AbortSignal): Promise<void> {
+    this.dispute = undefined;
+    const { at, mirror, mine, other, theirs } = dispute;
+    // Only while the file is the disputed transfer's own (not once another mirror took over from it).
+    const referee = mirror === finishedOn ? this.options.referee : undefined;
+    const third = await referee?.bytes(at, mine.length, size, new Set([mirror, other]), signal);
+    const odd = third ? oddOne(third.answer, [mine, theirs]) : -1;
+    if (odd === 0) {
+      await this.partial.truncate(0);
+      for (const name of Object.keys(this.bytesByMirror)) delete this.bytesByMirror[name];
+      throw new RequestError('corrupt', `${mirror}'s copy differs from ${other}'s and ${third!.mirror}'s at byte ${at + firstDifference(mine, theirs)}`);
+    }
+    if (odd === 1) referee!.blame(other);
+    const others = odd === 1 ? `${mirror}'s and ${third!.mirror}'s copies` : `${mirror}'s copy`;
+    this.options.events({ type: 'warning', message: `${this.what}: the last bytes ${other} sent differ from ${others}; not used` });
   }
 
   /** Move the verified file (the director's result) into place; a skipped file is left as it is. */

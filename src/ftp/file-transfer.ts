@@ -35,6 +35,19 @@ export interface TransferContext {
   kept(mirror: string, bytes: number): void;
   /** Move the .part aside and start over, saying why. */
   setAside(why: string): Promise<void>;
+  /** A kept tail's first bytes differ from the transfer's (the tail is dropped): two copies disagree there. */
+  disputed(dispute: TailDispute): void;
+}
+
+/** Where a probe's tail and the transfer disagreed: each mirror's bytes at the same place. */
+export interface TailDispute {
+  at: number;
+  /** The transfer's mirror and bytes. */
+  mirror: string;
+  mine: Buffer;
+  /** The probed mirror and its bytes. */
+  other: string;
+  theirs: Buffer;
 }
 
 export class FileTransfer {
@@ -149,7 +162,8 @@ export class FileTransfer {
       return;
     }
     this.ctx.dropTail();
-    this.ctx.events({ type: 'warning', message: `${this.ctx.what}: the last bytes ${tail.mirror} sent differ from ${mirror}'s copy; not used` });
+    // Copied: the read buffer is reused (direct-read.ts).
+    this.ctx.disputed({ at: start, mirror, mine: Buffer.from(bytes.subarray(start - at)), other: tail.mirror, theirs: Buffer.from(theirs) });
     this.ctx.kept(mirror, bytes.length);
   }
 

@@ -3,6 +3,7 @@
 // size and time that differ in content must never be spliced into a file equal to neither.
 
 import { createHash } from 'node:crypto';
+import { firstDifference } from './byte-read.js';
 
 /** Bytes re-sent before the resume offset. */
 export const OVERLAP_BYTES = 64 * 1024;
@@ -42,11 +43,7 @@ export class OverlapCheck {
     this.hash.update(sent);
     if (this.firstDiff < 0) {
       const kept = this.disk(position, n);
-      if (!kept.equals(sent)) {
-        let i = 0;
-        while (i < kept.length && kept[i] === sent[i]) i++;
-        this.firstDiff = position + i;
-      }
+      if (!kept.equals(sent)) this.firstDiff = position + firstDifference(kept, sent);
     }
     this.checked = position + n;
     return chunk.subarray(n);

@@ -82,24 +82,33 @@ export async function retrieve(client: Client, remote: string, options: Retrieve
     (rate, min) => stop({ kind: 'crawling', rate, floor: min }),
   );
   const sink = new ByteSink((chunk) => {
-    if (reason) return;
-    const position = offset + phase.received;
-    const end = Math.min(options.end?.() ?? size, size);
-    const wanted = Math.max(0, Math.min(chunk.length, end - position));
-    if (wanted > 0) {
-      try {
-        options.take(wanted < chunk.length ? chunk.subarray(0, wanted) : chunk, position);
-      } catch (error) {
-        if (error instanceof LocalError) stop({ kind: 'local', error });
-        else if (error instanceof RequestError) stop({ kind: 'rejected', error });
-        throw error;
+    let rest = chunk;
+    // The taker may move the end on (a kept tail it dropped): the rest of the chunk is then taken too.
+    for (;;) {
+      if (reason) return;
+      const position = offset + phase.received;
+      const end = Math.min(options.end?.() ?? size, size);
+      const wanted = Math.max(0, Math.min(rest.length, end - position));
+      if (wanted > 0) {
+        try {
+          options.take(wanted < rest.length ? rest.subarray(0, wanted) : rest, position);
+        } catch (error) {
+          if (error instanceof LocalError) stop({ kind: 'local', error });
+          else if (error instanceof RequestError) stop({ kind: 'rejected', error });
+          throw error;
+        }
+        phase.add(wanted);
+        watchdog.feed(wanted);
+        options.progress?.(phase);
       }
-      phase.add(wanted);
-      watchdog.feed(wanted);
-      options.progress?.(phase);
+      if (position + rest.length > size) return stop({ kind: 'overrun' });
+      const endNow = Math.min(options.end?.() ?? size, size);
+      if (wanted === rest.length || endNow <= position + wanted) {
+        if (position + wanted >= endNow && endNow < size) stop({ kind: 'end' });
+        return;
+      }
+      rest = rest.subarray(wanted);
     }
-    if (position + chunk.length > size) stop({ kind: 'overrun' });
-    else if (position + wanted >= end && end < size) stop({ kind: 'end' });
   }, options.throttle);
   const onAbort = () => stop({ kind: 'aborted' });
   signal.addEventListener('abort', onAbort, { once: true });

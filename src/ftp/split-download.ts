@@ -6,6 +6,7 @@
 // sequential download does.
 
 import { AllMirrorsFailed, LocalError, RequestError } from '../director/errors.js';
+import { firstDifference } from './byte-read.js';
 import type { Director } from '../director/director.js';
 import { coveredBytes, mergeRanges, missingRanges, type ByteRange } from './byte-ranges.js';
 import type { DownloadOptions, DownloadResult } from './download-request.js';
@@ -271,8 +272,7 @@ export class SplitDownload implements RangeOwner {
       }
       const disk = this.read(at, data.length);
       if (this.failure || disk.equals(data)) continue;
-      let i = 0;
-      while (i < disk.length && disk[i] === data[i]) i++;
+      const i = firstDifference(disk, data);
       const writer = this.written.find((w) => w.from <= at + i && w.to > at + i)?.mirror;
       this.failure = new CopiesDiffer(this.what, { at, size: this.size!, mirror, theirs: data, writer, disk }, at + i);
       this.controller.abort();

@@ -108,6 +108,29 @@ describe('ServiceClient', () => {
     expect(sha256File(join(out, 'big.bin'))).toBe(sha256(main === 'm1' ? mine : theirs));
   });
 
+  it("where a probe's tail and the transfer disagree, a third mirror tells the odd copy: the file is the others' copy", async () => {
+    const honest = content(2 * 1024 * 1024, 9);
+    const odd = Buffer.from(honest);
+    odd.fill(0, odd.length - PROBE_BYTES + 100, odd.length - PROBE_BYTES + 200); // the same size and time, other bytes where a tail begins
+    const roots = [t.roots(1, { 'pub/big.bin': odd })[0]!, ...t.roots(2, { 'pub/big.bin': honest })];
+    for (const root of roots) utimesSync(join(root, 'pub/big.bin'), new Date('2020-01-01'), new Date('2020-01-01'));
+    const { out, events, client, result } = await rankedBigDownload(roots);
+    await client.close();
+    expect(sha256File(join(out, 'big.bin'))).toBe(sha256(honest));
+    expect(result.bytesByMirror.m1).toBeUndefined();
+    const failovers = events.flatMap((e) => (e.type === 'failover' ? [`${e.mirror} ${e.kind}: ${e.message}`] : []));
+    const warnings = events.flatMap((e) => (e.type === 'warning' ? [e.message] : []));
+    if (events.find((e) => e.type === 'attempt')!.mirror === 'm1') {
+      // The file came from the odd copy: refused as a whole, and only it is blamed.
+      expect(failovers).toEqual([expect.stringMatching(/^m1 corrupt: m1's copy differs from m[23]'s and m[23]'s at byte 1966180$/)]);
+      expect(warnings).toEqual([]);
+    } else {
+      // The odd copy was only probed: its tail is not used.
+      expect(failovers).toEqual([]);
+      for (const w of warnings) expect(w).toMatch(/^big\.bin: the last bytes m1 sent differ from m[23]'s and m[23]'s copies; not used$/);
+    }
+  });
+
   /** Mirrors m1 (with `first` options) and m2, and a client that has fetched a.bin from m1. */
   async function twoMirrorsAfterFirstFile(first: { idleTimeoutMs?: number }) {
     const roots = t.roots(2, { 'pub/a.bin': a, 'pub/b.bin': b });

@@ -56,6 +56,29 @@ describe('retrieve', () => {
     expect(sha256(taken)).toBe(sha256(data.subarray(1000)));
   });
 
+  it('a taker that moves the end on gets the rest of the chunk, and the transfer goes on to the new end', async () => {
+    const client = await connected();
+    // Inside a chunk (as where a dropped tail's check ends): the rest of that chunk must not be lost.
+    let end = 300_001;
+    const parts: Buffer[] = [];
+    let at = 0;
+    await retrieve(client, 'f.bin', {
+      offset: 0,
+      size: SIZE,
+      end: () => end,
+      take: (chunk, position) => {
+        expect(position).toBe(at);
+        at += chunk.length;
+        parts.push(Buffer.from(chunk));
+        if (at >= 300_001) end = SIZE;
+      },
+      stall,
+      signal: new AbortController().signal,
+      mirror: 'm',
+    });
+    expect(sha256(Buffer.concat(parts))).toBe(sha256(data));
+  });
+
   it('stops exactly at the wanted end, and the connection serves the next command', async () => {
     const client = await connected({ linkRate: 4 * SIZE });
     const { taken, error } = await fetch(client, { end: () => 300_000 });
