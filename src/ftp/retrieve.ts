@@ -81,35 +81,32 @@ export async function retrieve(client: Client, remote: string, options: Retrieve
     floor,
     (rate, min) => stop({ kind: 'crawling', rate, floor: min }),
   );
-  const sink = new ByteSink((chunk) => {
-    let rest = chunk;
-    // The taker may move the end on (a kept tail it dropped): the rest of the chunk is then taken too.
-    for (;;) {
-      if (reason) return;
-      const position = offset + phase.received;
-      const end = Math.min(options.end?.() ?? size, size);
-      const wanted = Math.max(0, Math.min(rest.length, end - position));
-      if (wanted > 0) {
-        try {
-          options.take(wanted < rest.length ? rest.subarray(0, wanted) : rest, position);
-        } catch (error) {
-          if (error instanceof LocalError) stop({ kind: 'local', error });
-          else if (error instanceof RequestError) stop({ kind: 'rejected', error });
-          throw error;
-        }
-        phase.add(wanted);
-        watchdog.feed(wanted);
-        options.progress?.(phase);
+  const onChunk = (chunk: Buffer): void => {
+    if (reason) return;
+    const position = offset + phase.received;
+    const end = Math.min(options.end?.() ?? size, size);
+    const wanted = Math.max(0, Math.min(chunk.length, end - position));
+    if (wanted > 0) {
+      try {
+        options.take(wanted < chunk.length ? chunk.subarray(0, wanted) : chunk, position);
+      } catch (error) {
+        if (error instanceof LocalError) stop({ kind: 'local', error });
+        else if (error instanceof RequestError) stop({ kind: 'rejected', error });
+        throw error;
       }
-      if (position + rest.length > size) return stop({ kind: 'overrun' });
-      const endNow = Math.min(options.end?.() ?? size, size);
-      if (wanted === rest.length || endNow <= position + wanted) {
-        if (position + wanted >= endNow && endNow < size) stop({ kind: 'end' });
-        return;
-      }
-      rest = rest.subarray(wanted);
+      phase.add(wanted);
+      watchdog.feed(wanted);
+      options.progress?.(phase);
     }
-  }, options.throttle);
+    if (position + chunk.length > size) stop({ kind: 'overrun' });
+    else if (position + wanted >= end && end < size) {
+      // The taker may have moved the end on (a kept tail it dropped): then the transfer goes on,
+      // with the rest of this chunk first.
+      if (Math.min(options.end?.() ?? size, size) <= position + wanted) stop({ kind: 'end' });
+      else if (wanted < chunk.length) onChunk(chunk.subarray(wanted));
+    }
+  };
+  const sink = new ByteSink(onChunk, options.throttle);
   const onAbort = () => stop({ kind: 'aborted' });
   signal.addEventListener('abort', onAbort, { once: true });
   const review = options.review;
