@@ -14,7 +14,7 @@ import { PartialFile } from '../ftp/partial-file.js';
 import { AllMirrorsFailed } from '../director/errors.js';
 import { FtpPool, type Lease } from '../ftp/pool.js';
 import { ListRequest, type TreeListing } from '../ftp/list-request.js';
-import { oddOne, readBytes, type Referee } from '../ftp/byte-read.js';
+import { arbitrate, readBytes, type Referee } from '../ftp/byte-read.js';
 import { CopiesDiffer, SplitDownload } from '../ftp/split-download.js';
 import type { Throttle } from '../ftp/sink.js';
 import { RateLimit } from './rate-limit.js';
@@ -197,7 +197,7 @@ export class ServiceClient {
       commandTimeoutMs: timerMs(this.connectTimeout),
       checksum: extra.sha256 ? { algorithm: 'sha256', hex: extra.sha256.toLowerCase(), source: '--sha256' } : extra.checksum,
       sizeWitness: this.sizeWitness(remotePath),
-      referee: this.director.mirrors.length > 2 ? this.refereeFor(remotePath) : undefined,
+      referee: this.refereeFor(remotePath),
       listed: extra.listed,
       force: extra.force,
       throttle: this.throttle,
@@ -274,12 +274,12 @@ export class ServiceClient {
     const names = [seam.mirror, seam.writer];
     const parties = names.map((name) => name ?? 'an earlier run');
     const referee = this.refereeFor(remotePath);
-    const third = await referee.bytes(seam.at, seam.theirs.length, seam.size, new Set(parties), this.signal);
-    const odd = third ? oddOne(third.answer, [seam.theirs, seam.disk]) : -1;
-    if (!third || odd < 0) return `${parties[0]}'s and ${parties[1]}'s copies differ at byte ${firstDiff}${third ? `, and ${third.mirror}'s is neither` : ''}`;
-    const culprit = names[odd];
+    const except = new Set(names.filter((name) => name !== undefined));
+    const verdict = await arbitrate(referee, seam.at, [seam.theirs, seam.disk], seam.size, except, this.signal);
+    if (verdict?.odd === undefined) return `${parties[0]}'s and ${parties[1]}'s copies differ at byte ${firstDiff}${verdict ? `, and ${verdict.third}'s is neither` : ''}`;
+    const culprit = names[verdict.odd];
     if (culprit !== undefined) referee.blame(culprit);
-    return `${parties[odd]}'s copy differs from ${parties[1 - odd]}'s and ${third.mirror}'s at byte ${firstDiff}`;
+    return `${parties[verdict.odd]}'s copy differs from ${parties[1 - verdict.odd]}'s and ${verdict.third}'s at byte ${firstDiff}`;
   }
 
   /** How a download asks a third mirror for bytes two copies disagree on, and blames the odd one. */
@@ -294,7 +294,6 @@ export class ServiceClient {
       blame: (mirror) => this.director.blame(mirror),
     };
   }
-
 
   /**
    * How many ranges of the file run at once, and among which mirrors. 'auto': the director

@@ -43,11 +43,21 @@ export interface Referee {
   blame(mirror: string): void;
 }
 
-/** Which of two disagreeing copies the third's bytes are not: 0 or 1, or -1 when it agrees with neither. */
-export function oddOne(third: Buffer, copies: readonly [Buffer, Buffer]): 0 | 1 | -1 {
-  if (third.equals(copies[0])) return 1;
-  if (third.equals(copies[1])) return 0;
-  return -1;
+/** A third mirror's bytes, against two copies that differ: the odd copy's index, when it agrees with one of them. */
+export interface Verdict {
+  third: string;
+  odd?: 0 | 1;
+}
+
+/**
+ * Ask a third mirror (none of `except`) for the bytes where two copies differ: undefined when
+ * there is no referee or no third mirror answers.
+ */
+export async function arbitrate(referee: Referee | undefined, at: number, copies: readonly [Buffer, Buffer], size: number, except: ReadonlySet<string>, signal: AbortSignal): Promise<Verdict | undefined> {
+  const third = await referee?.bytes(at, copies[0].length, size, except, signal);
+  if (!third) return undefined;
+  const odd = third.answer.equals(copies[0]) ? 1 : third.answer.equals(copies[1]) ? 0 : undefined;
+  return { third: third.mirror, odd };
 }
 
 /** The index of the first byte where two buffers differ (the shorter one's length if one is a prefix of the other). */

@@ -7,7 +7,7 @@ import type { MirrorSpec } from '../certificate/types.js';
 import { LocalError, RequestError } from '../director/errors.js';
 import type { Meter, Request } from '../director/request.js';
 import type { EventSink } from '../ui/events.js';
-import { firstDifference, oddOne, type Referee } from './byte-read.js';
+import { arbitrate, firstDifference, type Referee } from './byte-read.js';
 import { FileTransfer, type TailDispute } from './file-transfer.js';
 import { PartialFile, digestOf } from './partial-file.js';
 import { withConnection, type FtpPool } from './pool.js';
@@ -44,7 +44,7 @@ export interface DownloadOptions {
    * mirror has said is checked before the file is accepted. Not asked when a checksum is known.
    */
   sizeWitness?: (except: ReadonlySet<string>, signal: AbortSignal, idleOnly?: boolean) => Promise<{ mirror: string; answer: number } | undefined>;
-  /** A third mirror's word where a probe's tail and the transfer disagree (with three mirrors or more). */
+  /** A third mirror's word where a probe's tail and the transfer disagree. */
   referee?: Referee;
   /** Fetch even when the file under the final name is already complete. */
   force?: boolean;
@@ -285,15 +285,14 @@ export class DownloadRequest implements Request<DownloadResult> {
     const { at, mirror, mine, other, theirs } = dispute;
     // Only while the file is the disputed transfer's own (not once another mirror took over from it).
     const referee = mirror === finishedOn ? this.options.referee : undefined;
-    const third = await referee?.bytes(at, mine.length, size, new Set([mirror, other]), signal);
-    const odd = third ? oddOne(third.answer, [mine, theirs]) : -1;
-    if (odd === 0) {
+    const verdict = await arbitrate(referee, at, [mine, theirs], size, new Set([mirror, other]), signal);
+    if (verdict?.odd === 0) {
       await this.partial.truncate(0);
       for (const name of Object.keys(this.bytesByMirror)) delete this.bytesByMirror[name];
-      throw new RequestError('corrupt', `${mirror}'s copy differs from ${other}'s and ${third!.mirror}'s at byte ${at + firstDifference(mine, theirs)}`);
+      throw new RequestError('corrupt', `${mirror}'s copy differs from ${other}'s and ${verdict.third}'s at byte ${at + firstDifference(mine, theirs)}`);
     }
-    if (odd === 1) referee!.blame(other);
-    const others = odd === 1 ? `${mirror}'s and ${third!.mirror}'s copies` : `${mirror}'s copy`;
+    if (verdict?.odd === 1) referee?.blame(other);
+    const others = verdict?.odd === 1 ? `${mirror}'s and ${verdict.third}'s copies` : `${mirror}'s copy`;
     this.options.events({ type: 'warning', message: `${this.what}: the last bytes ${other} sent differ from ${others}; not used` });
   }
 
